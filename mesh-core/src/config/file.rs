@@ -1,0 +1,271 @@
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The root of a static configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    /// Version label reported in logs and dumps.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Virtual hosts.
+    #[serde(default)]
+    pub virtual_hosts: Vec<VirtualHostFile>,
+    /// Clusters.
+    #[serde(default)]
+    pub clusters: Vec<ClusterFile>,
+}
+
+/// `virtual_hosts[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualHostFile {
+    /// Name.
+    pub name: String,
+    /// Domains (`exact`, `*.suffix`, `prefix.*`, `*`).
+    pub domains: Vec<String>,
+    /// Routes in order.
+    #[serde(default)]
+    pub routes: Vec<RouteFile>,
+}
+
+/// `routes[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Conditions (default: everything).
+    #[serde(default, rename = "match")]
+    pub matcher: Option<MatchFile>,
+    /// Action.
+    pub route: ActionFile,
+}
+
+/// `match`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchFile {
+    /// Path prefix.
+    pub prefix: Option<String>,
+    /// Exact path.
+    pub path: Option<String>,
+    /// Path regex.
+    pub regex: Option<String>,
+    /// Case-insensitive prefix/path.
+    #[serde(default)]
+    pub ignore_case: bool,
+    /// Header conditions.
+    #[serde(default)]
+    pub headers: Vec<HeaderFile>,
+    /// Query parameter conditions.
+    #[serde(default)]
+    pub query_params: Vec<QueryFile>,
+    /// Methods.
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+/// A string condition: exactly one of the fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StringFile {
+    /// Exact.
+    pub exact: Option<String>,
+    /// Prefix.
+    pub prefix: Option<String>,
+    /// Suffix.
+    pub suffix: Option<String>,
+    /// Contains.
+    pub contains: Option<String>,
+    /// Regex (whole value).
+    pub regex: Option<String>,
+}
+
+/// `headers[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderFile {
+    /// Header name.
+    pub name: String,
+    /// Value condition.
+    #[serde(flatten)]
+    pub value: StringFile,
+    /// `true`: must be present; `false`: must be absent.
+    pub present: Option<bool>,
+    /// Must be absent.
+    #[serde(default)]
+    pub absent: bool,
+    /// Invert the result.
+    #[serde(default)]
+    pub invert: bool,
+}
+
+/// `query_params[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryFile {
+    /// Parameter name.
+    pub name: String,
+    /// Value condition (none: presence).
+    #[serde(flatten)]
+    pub value: StringFile,
+}
+
+/// `route` (the action).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionFile {
+    /// Destinations.
+    pub destinations: Vec<DestinationFile>,
+    /// `istio` (weights sum to 100, the default) or `envoy` (any total).
+    #[serde(default)]
+    pub weights: Option<String>,
+    /// Overall timeout (`2s`).
+    pub timeout: Option<String>,
+    /// Retries.
+    pub retries: Option<RetriesFile>,
+    /// Faults.
+    pub fault: Option<FaultFile>,
+    /// Ring-hash inputs.
+    #[serde(default)]
+    pub hash_policy: Vec<HashPolicyFile>,
+}
+
+/// `destinations[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationFile {
+    /// Cluster.
+    pub cluster: String,
+    /// Subset.
+    pub subset: Option<String>,
+    /// Weight.
+    #[serde(default)]
+    pub weight: u32,
+}
+
+/// `retries`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetriesFile {
+    /// Number of retries.
+    pub attempts: u32,
+    /// Conditions (`5xx,connect-failure,unavailable`).
+    pub retry_on: Option<String>,
+    /// Status codes for `retriable-status-codes`.
+    #[serde(default)]
+    pub retriable_status_codes: Vec<u16>,
+    /// Per-try timeout.
+    pub per_try_timeout: Option<String>,
+    /// Backoff base interval.
+    pub base_interval: Option<String>,
+    /// Backoff maximum interval.
+    pub max_interval: Option<String>,
+}
+
+/// `fault`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// Delay.
+    pub delay: Option<DelayFile>,
+    /// Abort.
+    pub abort: Option<AbortFile>,
+}
+
+/// `fault.delay`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayFile {
+    /// How long.
+    pub fixed_delay: String,
+    /// Share of requests, 0..=100.
+    pub percentage: f64,
+}
+
+/// `fault.abort`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbortFile {
+    /// HTTP status.
+    pub http_status: Option<u16>,
+    /// gRPC status code.
+    pub grpc_status: Option<u8>,
+    /// Share of requests, 0..=100.
+    pub percentage: f64,
+}
+
+/// `hash_policy[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashPolicyFile {
+    /// Header whose value is hashed.
+    pub header: String,
+}
+
+/// `clusters[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// Name.
+    pub name: String,
+    /// `least_request` (default), `round_robin`, `random`, `ring_hash`.
+    pub lb: Option<String>,
+    /// Candidates for least request (default 2).
+    pub choice_count: Option<u32>,
+    /// `auto` (default), `http1`, `http2`.
+    pub protocol: Option<String>,
+    /// Connect timeout.
+    pub connect_timeout: Option<String>,
+    /// Retry budget.
+    pub retry_budget: Option<BudgetFile>,
+    /// Subsets.
+    #[serde(default)]
+    pub subsets: Vec<SubsetFile>,
+    /// Endpoints.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointFile>,
+}
+
+/// `retry_budget`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetFile {
+    /// Extra load allowed, percent of requests.
+    pub budget_percent: f32,
+    /// Retries per second always allowed.
+    pub min_retries_per_sec: u32,
+    /// Counting window (default 10s).
+    pub ttl: Option<String>,
+}
+
+/// `subsets[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsetFile {
+    /// Name.
+    pub name: String,
+    /// Label selector.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `endpoints[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFile {
+    /// `ip:port`.
+    pub address: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Weight (default 1).
+    pub weight: Option<u32>,
+    /// `region/zone/sub_zone`.
+    pub locality: Option<String>,
+    /// `healthy`, `unhealthy`, `draining`, `degraded`, `unknown` (default).
+    pub health: Option<String>,
+}

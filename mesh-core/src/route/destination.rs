@@ -1,0 +1,92 @@
+use crate::ConfigError;
+
+/// Where traffic goes: a cluster and, optionally, one of its subsets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Destination {
+    /// Cluster name.
+    pub cluster: String,
+    /// Subset name within the cluster, if any.
+    pub subset: Option<String>,
+}
+
+impl Destination {
+    /// A destination on `cluster`, optionally restricted to `subset`.
+    pub fn new(cluster: impl Into<String>, subset: Option<String>) -> Self {
+        Self { cluster: cluster.into(), subset }
+    }
+}
+
+/// A weighted choice among destinations.
+///
+/// Envoy-style weights may have any positive total; Istio requires them to sum to 100
+/// ([`WeightedDestinations::istio`] enforces that). Picking is a binary search over the
+/// cumulative weights, so it costs `O(log n)` and allocates nothing.
+#[derive(Debug, Clone)]
+pub struct WeightedDestinations {
+    entries: Vec<(Destination, u32)>,
+    cumulative: Vec<u64>,
+}
+
+impl WeightedDestinations {
+    /// A single destination that receives everything.
+    pub fn single(dest: Destination) -> Self {
+        Self { entries: vec![(dest, 1)], cumulative: vec![1] }
+    }
+
+    /// Envoy-style weights: any total; entries of weight 0 receive nothing.
+    pub fn new(entries: Vec<(Destination, u32)>) -> Result<Self, ConfigError> {
+        if entries.is_empty() {
+            return Err(ConfigError::new("", "at least one destination is required"));
+        }
+        for (i, (d, _)) in entries.iter().enumerate() {
+            if d.cluster.is_empty() {
+                return Err(ConfigError::new(format!("[{i}].cluster"), "must not be empty"));
+            }
+        }
+        let mut cumulative = Vec::with_capacity(entries.len());
+        let mut total = 0u64;
+        for (_, w) in &entries {
+            total += u64::from(*w);
+            cumulative.push(total);
+        }
+        if total == 0 {
+            return Err(ConfigError::new("", "destination weights must not all be 0"));
+        }
+        Ok(Self { entries, cumulative })
+    }
+
+    /// Istio semantics: a lone destination may omit its weight (0 means 100); otherwise
+    /// the weights must sum to 100.
+    pub fn istio(entries: Vec<(Destination, u32)>) -> Result<Self, ConfigError> {
+        if entries.len() == 1 && entries[0].1 == 0 {
+            let mut entries = entries;
+            entries[0].1 = 100;
+            return Self::new(entries);
+        }
+        let total: u64 = entries.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total != 100 {
+            return Err(ConfigError::new("", format!("destination weights sum to {total}, must sum to 100")));
+        }
+        Self::new(entries)
+    }
+
+    /// The destinations with their weights.
+    pub fn entries(&self) -> &[(Destination, u32)] {
+        &self.entries
+    }
+
+    /// Sum of all weights.
+    pub fn total(&self) -> u64 {
+        self.cumulative.last().copied().unwrap_or(0)
+    }
+
+    /// Picks a destination; `random` is any uniformly distributed `u64`.
+    pub fn pick(&self, random: u64) -> &Destination {
+        if self.entries.len() == 1 {
+            return &self.entries[0].0;
+        }
+        let point = random % self.total();
+        let i = self.cumulative.partition_point(|&c| c <= point);
+        &self.entries[i.min(self.entries.len() - 1)].0
+    }
+}

@@ -1,0 +1,18 @@
+//! Virtual hosts, routes and weighted destinations: the first decision on the request
+//! path. A request is matched to a [`VirtualHost`] by its authority (Envoy's domain
+//! precedence), then to the first [`Route`] of that host whose [`RouteMatch`] accepts it,
+//! and the route's [`RouteAction`] picks a [`Destination`] by weight.
+//!
+//! "First match wins" is deliberate (it is Envoy's and Istio's rule): the order of rules
+//! in a VirtualService is the order of evaluation, so a user can read precedence off the
+//! file.
+
+mod action;
+mod destination;
+mod matching;
+mod table;
+
+pub use action::{HashPolicy, RouteAction};
+pub use destination::{Destination, WeightedDestinations};
+pub use matching::{PathMatch, RouteMatch};
+pub use table::{NoRoute, Route, RouteTable, VirtualHost};

@@ -1,0 +1,70 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::ConfigError;
+use crate::cluster::Cluster;
+use crate::route::RouteTable;
+
+/// One complete, consistent configuration: routes and the clusters they reference.
+///
+/// The client stack holds the current snapshot behind an atomic pointer; a request
+/// takes the snapshot once when it starts and uses it until it ends, so a config swap
+/// never mixes two configurations within one request.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    version: String,
+    routes: RouteTable,
+    clusters: HashMap<String, Arc<Cluster>>,
+}
+
+impl Snapshot {
+    /// Validates that every route destination names an existing cluster and subset.
+    pub fn new(version: impl Into<String>, routes: RouteTable, clusters: Vec<Cluster>) -> Result<Self, ConfigError> {
+        let mut map = HashMap::with_capacity(clusters.len());
+        for (i, c) in clusters.into_iter().enumerate() {
+            let name = c.name().to_string();
+            if map.insert(name.clone(), Arc::new(c)).is_some() {
+                return Err(ConfigError::new(format!("clusters[{i}].name"), format!("duplicate cluster {name:?}")));
+            }
+        }
+        for (i, vh) in routes.virtual_hosts().iter().enumerate() {
+            for (j, r) in vh.routes().iter().enumerate() {
+                for (k, (d, _)) in r.action().destinations.entries().iter().enumerate() {
+                    let at = || format!("virtual_hosts[{i}].routes[{j}].route.destinations[{k}]");
+                    let Some(c) = map.get(&d.cluster) else {
+                        return Err(ConfigError::new(
+                            format!("{}.cluster", at()),
+                            format!("cluster {:?} is not defined", d.cluster),
+                        ));
+                    };
+                    if let Some(s) = &d.subset
+                        && !c.has_subset(s)
+                    {
+                        return Err(ConfigError::new(
+                            format!("{}.subset", at()),
+                            format!("subset {s:?} is not defined in cluster {:?}", d.cluster),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Self { version: version.into(), routes, clusters: map })
+    }
+
+    /// The configuration version (from the file, code or control plane).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    /// The route table.
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
+    }
+    /// A cluster by name.
+    pub fn cluster(&self, name: &str) -> Option<&Arc<Cluster>> {
+        self.clusters.get(name)
+    }
+    /// All clusters.
+    pub fn clusters(&self) -> impl Iterator<Item = &Arc<Cluster>> {
+        self.clusters.values()
+    }
+}
