@@ -82,11 +82,15 @@ impl WeightedDestinations {
 
     /// Picks a destination; `random` is any uniformly distributed `u64`.
     pub fn pick(&self, random: u64) -> &Destination {
+        &self.entries[self.pick_index(random)].0
+    }
+
+    /// Like [`pick`](Self::pick), as an index into [`entries`](Self::entries).
+    pub fn pick_index(&self, random: u64) -> usize {
         if self.entries.len() == 1 {
-            return &self.entries[0].0;
+            return 0;
         }
         let point = random % self.total();
-        let i = self.cumulative.partition_point(|&c| c <= point);
-        &self.entries[i.min(self.entries.len() - 1)].0
+        self.cumulative.partition_point(|&c| c <= point).min(self.entries.len() - 1)
     }
 }

@@ -135,6 +135,10 @@ impl RouteTable {
     /// Finds the virtual host for an authority; tries it with its port first, then
     /// without (so `reviews` serves `reviews:9080` unless a domain names the port).
     pub fn virtual_host(&self, authority: &str) -> Option<&VirtualHost> {
+        self.virtual_host_index(authority).map(|i| &self.hosts[i])
+    }
+
+    fn virtual_host_index(&self, authority: &str) -> Option<usize> {
         let lowered;
         let host = if authority.bytes().any(|b| b.is_ascii_uppercase()) {
             lowered = authority.to_ascii_lowercase();
@@ -142,7 +146,7 @@ impl RouteTable {
         } else {
             authority
         };
-        self.lookup(host).or_else(|| strip_port(host).and_then(|h| self.lookup(h))).map(|i| &self.hosts[i])
+        self.lookup(host).or_else(|| strip_port(host).and_then(|h| self.lookup(h)))
     }
 
     fn lookup(&self, host: &str) -> Option<usize> {
@@ -154,13 +158,31 @@ impl RouteTable {
 
     /// The first route that matches, with its virtual host.
     pub fn route(&self, req: &dyn RequestAttributes) -> Result<(&VirtualHost, &Route), NoRoute> {
+        let (v, r) = self.route_index(req)?;
+        let vh = &self.hosts[v];
+        Ok((vh, &vh.routes[r]))
+    }
+
+    /// Like [`route`](Self::route), as indices (virtual host, route) that
+    /// [`route_at`](Self::route_at) resolves; lets a caller keep a decision next to an
+    /// `Arc` of the table without borrowing it.
+    pub fn route_index(&self, req: &dyn RequestAttributes) -> Result<(usize, usize), NoRoute> {
         let no_route = |host_matched| NoRoute {
             host: req.authority().to_string(),
             path: req.path().to_string(),
             host_matched,
         };
-        let vh = self.virtual_host(req.authority()).ok_or_else(|| no_route(false))?;
-        vh.routes.iter().find(|r| r.matcher.matches(req)).map(|r| (vh, r)).ok_or_else(|| no_route(true))
+        let v = self.virtual_host_index(req.authority()).ok_or_else(|| no_route(false))?;
+        let r = self.hosts[v].routes.iter().position(|r| r.matcher.matches(req)).ok_or_else(|| no_route(true))?;
+        Ok((v, r))
+    }
+
+    /// The route at indices returned by [`route_index`](Self::route_index).
+    ///
+    /// # Panics
+    /// If the indices do not come from this table.
+    pub fn route_at(&self, vhost: usize, route: usize) -> &Route {
+        &self.hosts[vhost].routes[route]
     }
 }
 

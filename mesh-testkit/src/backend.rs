@@ -1,0 +1,164 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::echo::EchoServer;
+
+/// How a scripted failure answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// gRPC status (trailers-only response) / HTTP 503 for the HTTP backend.
+    Unavailable,
+    /// gRPC `INTERNAL` / HTTP 500.
+    Internal,
+}
+
+/// What a backend does and has seen; shared between the test and the server.
+#[derive(Debug)]
+pub struct BackendState {
+    name: String,
+    hits: AtomicU64,
+    in_flight: AtomicU64,
+    fail_next: AtomicU32,
+    failure: Mutex<Option<Failure>>,
+    fail_all: Mutex<Option<Failure>>,
+    hold: Mutex<Duration>,
+}
+
+impl BackendState {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            hits: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            fail_next: AtomicU32::new(0),
+            failure: Mutex::new(None),
+            fail_all: Mutex::new(None),
+            hold: Mutex::new(Duration::ZERO),
+        }
+    }
+    /// The backend's name (returned in every reply).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Requests received so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::SeqCst)
+    }
+    /// Fail the next `n` requests with `failure`.
+    pub fn fail_next(&self, n: u32, failure: Failure) {
+        *self.failure.lock().expect("lock") = Some(failure);
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+    /// Fail every request with `failure` (or stop failing with `None`).
+    pub fn fail_all(&self, failure: Option<Failure>) {
+        *self.fail_all.lock().expect("lock") = failure;
+    }
+    /// Hold each request this long before answering.
+    pub fn set_hold(&self, d: Duration) {
+        *self.hold.lock().expect("lock") = d;
+    }
+
+    /// Counts the request, waits the hold time and says whether to fail it.
+    async fn begin(&self) -> Option<Failure> {
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let hold = *self.hold.lock().expect("lock");
+        if !hold.is_zero() {
+            tokio::time::sleep(hold).await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some(f) = *self.fail_all.lock().expect("lock") {
+            return Some(f);
+        }
+        let took = self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+        if took { *self.failure.lock().expect("lock") } else { None }
+    }
+
+    pub(crate) async fn begin_grpc(&self) -> Option<tonic::Code> {
+        self.begin().await.map(|f| match f {
+            Failure::Unavailable => tonic::Code::Unavailable,
+            Failure::Internal => tonic::Code::Internal,
+        })
+    }
+}
+
+/// A running backend on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub struct Backend {
+    addr: SocketAddr,
+    state: Arc<BackendState>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Backend {
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// Its state.
+    pub fn state(&self) -> &Arc<BackendState> {
+        &self.state
+    }
+
+    /// Starts a tonic server (HTTP/2) with the Echo service, named `name`.
+    pub async fn grpc(name: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(BackendState::new(name));
+        let (tx, rx) = oneshot::channel::<()>();
+        let svc = EchoServer::new(state.clone());
+        tokio::spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self { addr, state, _stop: tx })
+    }
+
+    /// Starts an axum server (HTTP/1.1 and HTTP/2) named `name`: every path answers
+    /// 200 with the name as body and in `x-served-by`, or fails as scripted.
+    pub async fn http(name: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(BackendState::new(name));
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = axum::Router::new().fallback(http_handler).with_state(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self { addr, state, _stop: tx })
+    }
+}
+
+async fn http_handler(
+    State(state): State<Arc<BackendState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, [(&'static str, String); 3], String) {
+    let status = match state.begin().await {
+        None => StatusCode::OK,
+        Some(Failure::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(Failure::Internal) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string();
+    (
+        status,
+        [("x-served-by", state.name().to_string()), ("x-seen-host", host), ("x-body-len", body.len().to_string())],
+        state.name().to_string(),
+    )
+}

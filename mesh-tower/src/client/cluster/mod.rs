@@ -1,0 +1,143 @@
+//! Maps the route's destination — a cluster and maybe a subset — to the balancer that
+//! serves it, and owns what must outlive a single configuration: connections to
+//! endpoints and per-cluster retry budgets.
+//!
+//! Why resolve eagerly? When a configuration is installed, every (cluster, subset)
+//! balancer is built at once ([`Resolved`]), reusing the existing connection of any
+//! endpoint that is still present. The request path then does one hash lookup; it never
+//! filters endpoints by labels or builds a picker, and a configuration cannot be half
+//! applied. Requests keep the `Resolved` they started with, so in-flight requests finish
+//! on their own balancers while new ones use the new ones.
+
+mod pool;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use mesh_core::Snapshot;
+use tower::retry::budget::TpsBudget;
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub(crate) use pool::{BudgetRegistry, EndpointPool};
+
+use super::balance::Balancer;
+use super::body::{RequestBody, ResponseBody};
+use super::future::Staged;
+use super::request::RouteDecision;
+use crate::MeshError;
+
+/// The balancers and budget of one cluster.
+#[derive(Debug)]
+pub(crate) struct ClusterState {
+    pub(crate) all: Arc<Balancer>,
+    pub(crate) subsets: HashMap<String, Arc<Balancer>>,
+    pub(crate) budget: Arc<TpsBudget>,
+}
+
+/// A snapshot with everything the request path needs prebuilt.
+#[derive(Debug)]
+pub struct Resolved {
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) clusters: HashMap<String, ClusterState>,
+}
+
+impl Resolved {
+    pub(crate) fn build(snapshot: Arc<Snapshot>, pool: &EndpointPool, budgets: &BudgetRegistry) -> Self {
+        let clusters = snapshot
+            .clusters()
+            .map(|c| {
+                let balancer = |subset: Option<&str>| {
+                    let members = c.subset_endpoints(subset).unwrap_or_default();
+                    let candidates = members
+                        .into_iter()
+                        .map(|e| (pool.get(e.address(), c.connect_timeout()), e.weight(), e.health()))
+                        .collect();
+                    Arc::new(Balancer::new(c.clone(), subset.map(str::to_string), candidates))
+                };
+                let state = ClusterState {
+                    all: balancer(None),
+                    subsets: c.subsets().iter().map(|s| (s.name().to_string(), balancer(Some(s.name())))).collect(),
+                    budget: budgets.get(c.name(), c.retry_budget().unwrap_or_default()),
+                };
+                (c.name().to_string(), state)
+            })
+            .collect();
+        pool.prune();
+        Self { snapshot, clusters }
+    }
+
+    pub(crate) fn balancer(&self, cluster: &str, subset: Option<&str>) -> Result<&Arc<Balancer>, MeshError> {
+        let state = self
+            .clusters
+            .get(cluster)
+            .ok_or_else(|| MeshError::ClusterNotFound { cluster: cluster.to_string() })?;
+        match subset {
+            None => Ok(&state.all),
+            Some(s) => state.subsets.get(s).ok_or_else(|| MeshError::NoHealthyEndpoint {
+                cluster: cluster.to_string(),
+                subset: Some(s.to_string()),
+            }),
+        }
+    }
+
+    pub(crate) fn budget(&self, cluster: &str) -> Option<&Arc<TpsBudget>> {
+        self.clusters.get(cluster).map(|c| &c.budget)
+    }
+}
+
+/// Layer for [`ClusterService`].
+#[derive(Debug, Clone, Default)]
+pub struct ClusterLayer {
+    _priv: (),
+}
+
+impl ClusterLayer {
+    /// A new layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for ClusterLayer {
+    type Service = ClusterService<S>;
+    fn layer(&self, inner: S) -> ClusterService<S> {
+        ClusterService { inner }
+    }
+}
+
+/// The cluster stage: attaches the `Arc<Balancer>` for the decision's destination.
+#[derive(Debug, Clone)]
+pub struct ClusterService<S> {
+    inner: S,
+}
+
+impl<S> Service<Request<RequestBody>> for ClusterService<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = MeshError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = MeshError;
+    type Future = Staged<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), MeshError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<RequestBody>) -> Self::Future {
+        let balancer = {
+            let Some(d) = req.extensions().get::<RouteDecision>() else {
+                return Staged::ready(Err(MeshError::ClusterNotFound { cluster: String::new() }));
+            };
+            let dest = d.destination();
+            match d.resolved.balancer(&dest.cluster, dest.subset.as_deref()) {
+                Ok(b) => b.clone(),
+                Err(e) => return Staged::ready(Err(e)),
+            }
+        };
+        req.extensions_mut().insert(balancer);
+        Staged::inner(self.inner.call(req))
+    }
+}

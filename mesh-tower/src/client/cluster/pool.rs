@@ -1,0 +1,61 @@
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use mesh_core::retry::RetryBudgetPolicy;
+use tower::retry::budget::TpsBudget;
+
+use crate::client::endpoint::EndpointConn;
+
+/// Connections by endpoint, shared across configuration generations.
+///
+/// Holds weak references: a connection lives as long as some configuration (current or
+/// still used by an in-flight request) includes its endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct EndpointPool {
+    conns: Mutex<HashMap<(SocketAddr, Duration), Weak<EndpointConn>>>,
+}
+
+impl EndpointPool {
+    pub(crate) fn get(&self, addr: SocketAddr, connect_timeout: Duration) -> Arc<EndpointConn> {
+        let mut conns = self.conns.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (addr, connect_timeout);
+        if let Some(c) = conns.get(&key).and_then(Weak::upgrade) {
+            return c;
+        }
+        let c = Arc::new(EndpointConn::new(addr, connect_timeout));
+        conns.insert(key, Arc::downgrade(&c));
+        c
+    }
+
+    /// Forgets endpoints no configuration uses any more.
+    pub(crate) fn prune(&self) {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner).retain(|_, w| w.strong_count() > 0);
+    }
+}
+
+/// Retry budgets by cluster, kept across configuration changes while the policy is
+/// unchanged (so a config push does not reset a budget an outage has drained).
+#[derive(Debug, Default)]
+pub(crate) struct BudgetRegistry {
+    budgets: Mutex<HashMap<String, (RetryBudgetPolicy, Arc<TpsBudget>)>>,
+}
+
+impl BudgetRegistry {
+    pub(crate) fn get(&self, cluster: &str, policy: RetryBudgetPolicy) -> Arc<TpsBudget> {
+        let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((p, b)) = budgets.get(cluster)
+            && *p == policy
+        {
+            return b.clone();
+        }
+        // TpsBudget panics outside these bounds; RetryBudgetPolicy::new validates them,
+        // but its fields are public, so clamp rather than trust.
+        let ttl = policy.ttl.clamp(Duration::from_secs(1), Duration::from_secs(60));
+        let ratio = if policy.retry_ratio.is_finite() { policy.retry_ratio.clamp(0.0, 1000.0) } else { 0.0 };
+        let b = Arc::new(TpsBudget::new(ttl, policy.min_retries_per_sec, ratio));
+        budgets.insert(cluster.to_string(), (policy, b.clone()));
+        b
+    }
+}

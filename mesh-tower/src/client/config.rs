@@ -1,0 +1,109 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use mesh_core::{ConfigError, Snapshot};
+use tokio::sync::watch;
+
+use super::cluster::{BudgetRegistry, EndpointPool, Resolved};
+
+/// A static configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Reading the file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{path}: {source}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the field path.
+        source: ConfigError,
+    },
+}
+
+/// The live configuration of one or more [`MeshChannel`](super::MeshChannel)s.
+///
+/// Holds the current configuration behind an atomic pointer; [`update`](Self::update)
+/// swaps in a new one in one step. Requests that started before the swap finish on the
+/// configuration they started with; requests that start after it see only the new one.
+/// Static files, code and the xDS client all install configuration through this handle,
+/// so every source exercises the same path.
+#[derive(Debug, Clone)]
+pub struct ConfigHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    current: ArcSwap<Resolved>,
+    pool: EndpointPool,
+    budgets: BudgetRegistry,
+    version: watch::Sender<String>,
+}
+
+impl ConfigHandle {
+    /// A handle serving `snapshot`.
+    pub fn new(snapshot: Snapshot) -> Self {
+        let pool = EndpointPool::default();
+        let budgets = BudgetRegistry::default();
+        let version = snapshot.version().to_string();
+        let resolved = Resolved::build(Arc::new(snapshot), &pool, &budgets);
+        Self {
+            inner: Arc::new(Inner {
+                current: ArcSwap::from_pointee(resolved),
+                pool,
+                budgets,
+                version: watch::channel(version).0,
+            }),
+        }
+    }
+
+    /// A handle serving the YAML static configuration in `path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, LoadError> {
+        Ok(Self::new(read_file(path.as_ref())?))
+    }
+
+    /// Installs a new configuration.
+    pub fn update(&self, snapshot: Snapshot) {
+        let version = snapshot.version().to_string();
+        let resolved = Resolved::build(Arc::new(snapshot), &self.inner.pool, &self.inner.budgets);
+        self.inner.current.store(Arc::new(resolved));
+        tracing::info!(%version, "mesh configuration applied");
+        self.inner.version.send_replace(version);
+    }
+
+    /// Re-reads a static configuration file; on error the current configuration stays.
+    pub fn reload_file(&self, path: impl AsRef<Path>) -> Result<(), LoadError> {
+        let snapshot = read_file(path.as_ref()).inspect_err(|e| {
+            tracing::warn!(error = %e, "configuration rejected; keeping the current one");
+        })?;
+        self.update(snapshot);
+        Ok(())
+    }
+
+    /// The current configuration.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.current.load().snapshot.clone()
+    }
+
+    /// Notified with the version of each configuration applied.
+    pub fn subscribe(&self) -> watch::Receiver<String> {
+        self.inner.version.subscribe()
+    }
+
+    pub(crate) fn resolved(&self) -> Arc<Resolved> {
+        self.inner.current.load_full()
+    }
+}
+
+fn read_file(path: &Path) -> Result<Snapshot, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.into(), source })?;
+    mesh_core::config::from_yaml(&text).map_err(|source| LoadError::Invalid { path: path.into(), source })
+}

@@ -1,0 +1,192 @@
+//! Retries: re-sends a failed attempt per the route's [`RetryPolicy`], with a per-try
+//! timeout, jittered exponential backoff and the cluster's retry budget.
+//!
+//! It sits above the cluster and balance stages, so each retry picks an endpoint anew
+//! (usually another one), and below the timeout stage, so retries and backoff never
+//! outlive the request's deadline.
+//!
+//! # What is retried, and what is never retried
+//!
+//! An attempt is retried only if its outcome is one of the policy's `retry_on`
+//! conditions. Listing a condition is the policy saying it is safe: `connect-failure`
+//! and `refused-stream` are always safe (the request never reached the application),
+//! `reset`, `5xx` and the gRPC codes are the operator's call. The request must also be
+//! replayable: its body is kept (up to 64 KiB by default) as the first attempt streams
+//! it; a larger body, or one not yet fully sent when the attempt failed, is not retried,
+//! and the failure is returned as is. The budget (see `mesh_core::retry`) then decides
+//! whether the fleet can afford the retry; when it cannot, the last response is returned,
+//! or the last error wrapped in [`MeshError::BudgetExhausted`].
+
+mod replay;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use mesh_core::retry::{AttemptOutcome, RetryPolicy};
+use tokio::time::Instant;
+use tower::retry::budget::{Budget, TpsBudget};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use replay::{DEFAULT_REPLAY_CAP, ReplayBody};
+
+use super::body::{RequestBody, ResponseBody};
+use super::future::{StageResult, Staged};
+use super::request::{Deadline, RouteDecision};
+use crate::{MeshError, TimeoutScope};
+
+/// Layer for [`RetryService`].
+#[derive(Debug, Clone)]
+pub struct RetryLayer {
+    replay_cap: usize,
+}
+
+impl RetryLayer {
+    /// Keeps up to `replay_cap` bytes of each request body for replay.
+    pub fn new(replay_cap: usize) -> Self {
+        Self { replay_cap }
+    }
+}
+
+impl Default for RetryLayer {
+    fn default() -> Self {
+        Self::new(DEFAULT_REPLAY_CAP)
+    }
+}
+
+impl<S> Layer<S> for RetryLayer {
+    type Service = RetryService<S>;
+    fn layer(&self, inner: S) -> RetryService<S> {
+        RetryService { inner, replay_cap: self.replay_cap }
+    }
+}
+
+/// The retry stage.
+#[derive(Debug, Clone)]
+pub struct RetryService<S> {
+    inner: S,
+    replay_cap: usize,
+}
+
+/// Classifies an attempt's result.
+pub fn outcome(result: &StageResult) -> Option<AttemptOutcome> {
+    Some(match result {
+        Ok(res) => AttemptOutcome::Response {
+            status: res.status().as_u16(),
+            grpc_status: res.headers().get("grpc-status").and_then(|v| v.to_str().ok()?.parse().ok()),
+        },
+        Err(MeshError::Connect { .. }) => AttemptOutcome::ConnectFailure,
+        Err(MeshError::RefusedStream { .. }) => AttemptOutcome::RefusedStream,
+        Err(MeshError::Upstream { .. }) => AttemptOutcome::Reset,
+        Err(MeshError::Timeout { scope: TimeoutScope::PerTry, .. }) => AttemptOutcome::PerTryTimeout,
+        // Routing, configuration and caller-side errors are not helped by a retry.
+        Err(_) => return None,
+    })
+}
+
+impl<S> Service<Request<RequestBody>> for RetryService<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = MeshError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<ResponseBody>;
+    type Error = MeshError;
+    type Future = Staged<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), MeshError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<RequestBody>) -> Self::Future {
+        let Some(d) = req.extensions().get::<RouteDecision>() else { return Staged::inner(self.inner.call(req)) };
+        let Some(policy) = d.route().action().retry.clone() else { return Staged::inner(self.inner.call(req)) };
+        let cluster = d.destination().cluster.clone();
+        let budget = d.resolved.budget(&cluster).cloned();
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (parts, body) = req.into_parts();
+        let template = ReplayBody::new(body.into_boxed(), self.replay_cap);
+        Staged::boxed(Attempts { inner, policy, budget, cluster, parts, template }.run())
+    }
+}
+
+struct Attempts<S> {
+    inner: S,
+    policy: RetryPolicy,
+    budget: Option<Arc<TpsBudget>>,
+    cluster: String,
+    parts: http::request::Parts,
+    template: ReplayBody,
+}
+
+impl<S> Attempts<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = MeshError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    async fn run(mut self) -> StageResult {
+        if let Some(b) = &self.budget {
+            b.deposit();
+        }
+        let mut body = self.template.try_clone();
+        let mut retries = 0u32;
+        loop {
+            let this_body = match body.take() {
+                Some(b) => RequestBody::replay(b),
+                None => return Err(MeshError::RequestBody("request body could not be replayed".into())),
+            };
+            let result = self.attempt(this_body).await;
+            let Some(outcome) = outcome(&result) else { return result };
+            if outcome.is_success() || !self.policy.should_retry(outcome) || retries >= self.policy.max_retries() {
+                return result;
+            }
+            let Some(next) = self.template.try_clone() else {
+                tracing::debug!(?outcome, "not retried: request body is not replayable");
+                return result;
+            };
+            if let Some(b) = &self.budget
+                && !b.withdraw()
+            {
+                tracing::debug!(cluster = %self.cluster, ?outcome, "not retried: retry budget exhausted");
+                return match result {
+                    Ok(res) => Ok(res),
+                    Err(last) => Err(MeshError::BudgetExhausted { cluster: self.cluster, last: Box::new(last) }),
+                };
+            }
+            drop(result);
+            let wait = self.policy.backoff().delay(retries, fastrand::u64(..));
+            tracing::debug!(?outcome, retry = retries + 1, ?wait, "retrying");
+            tokio::time::sleep(wait).await;
+            retries += 1;
+            body = Some(next);
+        }
+    }
+
+    async fn attempt(&mut self, body: RequestBody) -> StageResult {
+        let mut req = Request::new(body);
+        *req.method_mut() = self.parts.method.clone();
+        *req.uri_mut() = self.parts.uri.clone();
+        *req.version_mut() = self.parts.version;
+        *req.headers_mut() = self.parts.headers.clone();
+        *req.extensions_mut() = self.parts.extensions.clone();
+        let per_try = self.policy.per_try_timeout();
+        let try_deadline = per_try.map(|t| Instant::now() + t);
+        if let Some(t) = try_deadline {
+            let overall = req.extensions().get::<Deadline>().map(|d| d.0);
+            req.extensions_mut().insert(Deadline(overall.map_or(t, |o| o.min(t))));
+        }
+        let mut svc = self.inner.clone();
+        let call = async move {
+            std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;
+            svc.call(req).await
+        };
+        match (try_deadline, per_try) {
+            (Some(deadline), Some(after)) => match tokio::time::timeout_at(deadline, call).await {
+                Ok(r) => r,
+                Err(_) => Err(MeshError::Timeout { after, scope: TimeoutScope::PerTry }),
+            },
+            _ => call.await,
+        }
+    }
+}
