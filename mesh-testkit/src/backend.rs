@@ -24,7 +24,7 @@ pub enum Failure {
 #[derive(Debug)]
 pub struct BackendState {
     name: String,
-    hits: AtomicU64,
+    hits: tokio::sync::watch::Sender<u64>,
     in_flight: AtomicU64,
     fail_next: AtomicU32,
     failure: Mutex<Option<Failure>>,
@@ -36,7 +36,7 @@ impl BackendState {
     fn new(name: &str) -> Self {
         Self {
             name: name.to_string(),
-            hits: AtomicU64::new(0),
+            hits: tokio::sync::watch::channel(0).0,
             in_flight: AtomicU64::new(0),
             fail_next: AtomicU32::new(0),
             failure: Mutex::new(None),
@@ -50,7 +50,16 @@ impl BackendState {
     }
     /// Requests received so far.
     pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::SeqCst)
+        *self.hits.borrow()
+    }
+    /// Waits until at least `n` requests have arrived (a signal, not a sleep).
+    pub async fn wait_hits(&self, n: u64) {
+        let mut rx = self.hits.subscribe();
+        let _ = rx.wait_for(|h| *h >= n).await;
+    }
+    /// Requests being held right now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
     }
     /// Fail the next `n` requests with `failure`.
     pub fn fail_next(&self, n: u32, failure: Failure) {
@@ -68,7 +77,7 @@ impl BackendState {
 
     /// Counts the request, waits the hold time and says whether to fail it.
     async fn begin(&self) -> Option<Failure> {
-        self.hits.fetch_add(1, Ordering::SeqCst);
+        self.hits.send_modify(|h| *h += 1);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let hold = *self.hold.lock().expect("lock");
         if !hold.is_zero() {
