@@ -233,8 +233,10 @@ fn main() {
     bench_pickers(&mut c);
     c.final_summary();
 
-    // `cargo test --benches` runs each case once (`--test`); `--list` only lists them.
-    if std::env::args().any(|a| a == "--test" || a == "--list") {
+    // Without `--bench` (e.g. `cargo test --benches`) criterion only checks that each
+    // case runs once, and `--list` only lists them: no timing then.
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--list" || a == "--test") {
         return;
     }
     let p2c_10 = time_p2c(10, 1_000_000);

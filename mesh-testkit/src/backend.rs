@@ -124,10 +124,12 @@ impl Backend {
         let state = Arc::new(BackendState::new(name));
         let (tx, rx) = oneshot::channel::<()>();
         let svc = EchoServer::new(state.clone());
+        // TCP_NODELAY: without it, Nagle + delayed ACK hold small responses for ~40 ms.
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(svc)
-                .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), async {
+                .serve_with_incoming_shutdown(incoming, async {
                     let _ = rx.await;
                 })
                 .await;

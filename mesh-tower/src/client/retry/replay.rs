@@ -67,12 +67,12 @@ impl ReplayBody {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A body for another attempt, if the request can still be replayed in full:
-    /// nothing has been dropped from the copy and the caller's body has either not been
-    /// read at all or been read to its end.
+    /// A body for another attempt, if the request can still be sent in full: the
+    /// caller's body has not been read at all (any size), or it has been read to its end
+    /// and nothing was dropped from the copy.
     pub fn try_clone(&self) -> Option<Self> {
         let s = self.lock();
-        let replayable = !s.overflow && !s.failed && (s.done || s.read == 0);
+        let replayable = !s.failed && (s.read == 0 || (s.done && !s.overflow));
         replayable.then(|| Self { shared: self.shared.clone(), pos: 0, trailers_sent: false })
     }
 }
@@ -102,7 +102,14 @@ impl Body for ReplayBody {
             return Poll::Ready(Some(Err("request body is no longer replayable".into())));
         }
         let Some(inner) = s.inner.as_mut() else { return Poll::Ready(None) };
-        match Pin::new(inner).poll_frame(cx) {
+        let polled = Pin::new(inner).poll_frame(cx);
+        // A sender that knows the length (HTTP/1.1 content-length) stops polling after
+        // the last byte, so notice the end without waiting for a final `None`.
+        if s.inner.as_ref().is_some_and(Body::is_end_stream) {
+            s.done = true;
+            s.inner = None;
+        }
+        match polled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => {
                 s.done = true;
