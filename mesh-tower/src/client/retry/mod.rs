@@ -33,7 +33,7 @@ pub use replay::{DEFAULT_REPLAY_CAP, ReplayBody};
 
 use super::body::{RequestBody, ResponseBody};
 use super::future::{StageResult, Staged};
-use super::request::{Deadline, RouteDecision};
+use super::request::RouteDecision;
 use crate::{MeshError, TimeoutScope};
 
 /// Layer for [`RetryService`].
@@ -170,12 +170,13 @@ where
         *req.version_mut() = self.parts.version;
         *req.headers_mut() = self.parts.headers.clone();
         *req.extensions_mut() = self.parts.extensions.clone();
+        // The per-try deadline is enforced here and not sent as `grpc-timeout`: the
+        // server would answer its own expiry with a status (tonic: CANCELLED) that the
+        // retry policy may not list, turning a retriable per-try timeout into a final
+        // error. Cancelling the stream at the per-try deadline stops the server's work
+        // all the same.
         let per_try = self.policy.per_try_timeout();
         let try_deadline = per_try.map(|t| Instant::now() + t);
-        if let Some(t) = try_deadline {
-            let overall = req.extensions().get::<Deadline>().map(|d| d.0);
-            req.extensions_mut().insert(Deadline(overall.map_or(t, |o| o.min(t))));
-        }
         let mut svc = self.inner.clone();
         let call = async move {
             std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;

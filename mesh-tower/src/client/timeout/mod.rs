@@ -2,9 +2,10 @@
 //! deadline (`grpc-timeout`), whichever is sooner. It covers every retry and backoff
 //! below it, which is why it sits above the retry stage.
 //!
-//! The deadline also travels: each attempt writes the time left (or the per-try
-//! timeout, if sooner) as `grpc-timeout` on gRPC requests, so the server can stop
-//! working on a request nobody waits for any more.
+//! The deadline also travels: each attempt writes the time left as `grpc-timeout` on
+//! gRPC requests, so the server can stop working on a request nobody waits for any
+//! more. (Per-try timeouts are enforced by the retry stage and not propagated; see
+//! there.)
 
 mod grpc_timeout;
 
