@@ -51,6 +51,27 @@ impl AliasTable {
         }
     }
 
+    /// Draws an index other than `not` when there is one: exactly for equal weights;
+    /// for unequal weights by redrawing a few times (only an endpoint holding nearly all
+    /// the weight makes that fail, and then it is the right pick anyway).
+    pub fn sample_other(&self, rng: &mut fastrand::Rng, not: usize) -> usize {
+        if self.len <= 1 {
+            return 0;
+        }
+        if self.keep.is_empty() {
+            let c = rng.usize(..self.len - 1);
+            return if c >= not { c + 1 } else { c };
+        }
+        let mut c = self.sample(rng);
+        for _ in 0..8 {
+            if c != not {
+                break;
+            }
+            c = self.sample(rng);
+        }
+        c
+    }
+
     /// Number of columns.
     pub fn len(&self) -> usize {
         self.len

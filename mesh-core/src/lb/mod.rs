@@ -133,6 +133,10 @@ impl Picker {
         if endpoints.is_empty() {
             return None;
         }
+        if self.len() != endpoints.len() {
+            // Built over another set: never index out of bounds; degrade to uniform.
+            return Some(rng.usize(..endpoints.len()));
+        }
         let i = match self {
             Self::Empty => return None,
             Self::P2c(p) => p.pick(endpoints, rng),
@@ -140,8 +144,23 @@ impl Picker {
             Self::Random(t) => t.sample(rng),
             Self::RingHash(p) => p.pick(ctx.hash.unwrap_or_else(|| rng.u64(..))),
         };
-        // A picker built over another set must never index out of bounds.
         Some(i.min(endpoints.len() - 1))
+    }
+
+    /// The size of the set the picker was built over.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::P2c(p) => p.len(),
+            Self::RoundRobin(p) => p.len(),
+            Self::Random(t) => t.len(),
+            Self::RingHash(p) => p.len(),
+        }
+    }
+
+    /// Whether it was built over an empty set.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -12,6 +12,7 @@ use super::LbEndpoint;
 pub struct RingHashPicker {
     /// Sorted (point hash, endpoint index).
     ring: Vec<(u64, u32)>,
+    len: usize,
 }
 
 impl RingHashPicker {
@@ -19,7 +20,7 @@ impl RingHashPicker {
     pub fn new<E: LbEndpoint>(endpoints: &[E], min_ring_size: u64, max_ring_size: u64) -> Self {
         let total: f64 = endpoints.iter().map(|e| f64::from(e.weight())).sum();
         if endpoints.is_empty() || total == 0.0 {
-            return Self { ring: Vec::new() };
+            return Self { ring: Vec::new(), len: endpoints.len() };
         }
         let min_norm = endpoints.iter().map(|e| f64::from(e.weight()) / total).fold(f64::MAX, f64::min);
         // Envoy: scale so the lightest endpoint gets at least one entry, within bounds.
@@ -38,7 +39,7 @@ impl RingHashPicker {
             }
         }
         ring.sort_unstable();
-        Self { ring }
+        Self { ring, len: endpoints.len() }
     }
 
     /// The endpoint for a request hash.
@@ -48,6 +49,16 @@ impl RingHashPicker {
         }
         let i = self.ring.partition_point(|(h, _)| *h < hash);
         self.ring[if i == self.ring.len() { 0 } else { i }].1 as usize
+    }
+
+    /// The size of the set it was built over.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether that set was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Number of ring entries.

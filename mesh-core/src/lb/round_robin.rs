@@ -36,6 +36,16 @@ impl RoundRobinPicker {
         Self { next: AtomicUsize::new(0), len, edf }
     }
 
+    /// The size of the set it was built over.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether that set was empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Picks an index.
     pub fn pick(&self) -> usize {
         if let Some(edf) = &self.edf {
