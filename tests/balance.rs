@@ -34,14 +34,21 @@ async fn p2c_sends_fewer_requests_to_the_endpoint_that_holds_them_longer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ring_hash_keeps_a_key_on_one_endpoint() {
-    let (a, b, c) = (Backend::grpc("a").await.unwrap(), Backend::grpc("b").await.unwrap(), Backend::grpc("c").await.unwrap());
+    let (a, b, c) =
+        (Backend::grpc("a").await.unwrap(), Backend::grpc("b").await.unwrap(), Backend::grpc("c").await.unwrap());
     let routes = "      - route: { destinations: [{ cluster: svc }], hash_policy: [{ header: x-user }] }\n";
     let ch = channel(&handle(&config(routes, &[&a, &b, &c], "    lb: ring_hash\n")));
     let mut owners = std::collections::HashSet::new();
     for user in 0..30 {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5 {
-            seen.insert(echo_with(&ch, |r| { r.metadata_mut().insert("x-user", user.to_string().parse().unwrap()); }).await.unwrap());
+            seen.insert(
+                echo_with(&ch, |r| {
+                    r.metadata_mut().insert("x-user", user.to_string().parse().unwrap());
+                })
+                .await
+                .unwrap(),
+            );
         }
         assert_eq!(seen.len(), 1, "user {user} moved between {seen:?}");
         owners.extend(seen);
@@ -51,7 +58,8 @@ async fn ring_hash_keeps_a_key_on_one_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unhealthy_and_draining_endpoints_get_no_requests() {
-    let (a, b, c) = (Backend::grpc("a").await.unwrap(), Backend::grpc("b").await.unwrap(), Backend::grpc("c").await.unwrap());
+    let (a, b, c) =
+        (Backend::grpc("a").await.unwrap(), Backend::grpc("b").await.unwrap(), Backend::grpc("c").await.unwrap());
     let yaml = format!(
         "virtual_hosts: [{{ name: svc, domains: [svc], routes: [{{ route: {{ destinations: [{{ cluster: svc }}] }} }}] }}]\nclusters:\n  - name: svc\n    endpoints:\n      - {{ address: \"{}\", health: unhealthy }}\n      - {{ address: \"{}\", health: healthy }}\n      - {{ address: \"{}\", health: draining }}\n",
         a.addr(),

@@ -10,7 +10,8 @@ use mesh_testkit::Backend;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_abort_answers_with_the_status_and_never_reaches_the_backend() {
     let v1 = Backend::grpc("v1").await.unwrap();
-    let routes = "      - route: { destinations: [{ cluster: svc }], fault: { abort: { grpc_status: 14, percentage: 100 } } }\n";
+    let routes =
+        "      - route: { destinations: [{ cluster: svc }], fault: { abort: { grpc_status: 14, percentage: 100 } } }\n";
     let ch = channel(&handle(&config(routes, &[&v1], "")));
     for _ in 0..20 {
         assert_eq!(echo(&ch).await.expect_err("aborted").code(), tonic::Code::Unavailable);
@@ -21,7 +22,8 @@ async fn grpc_abort_answers_with_the_status_and_never_reaches_the_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_abort_percentage_is_respected() {
     let v1 = Backend::http("v1").await.unwrap();
-    let routes = "      - route: { destinations: [{ cluster: svc }], fault: { abort: { http_status: 503, percentage: 30 } } }\n";
+    let routes =
+        "      - route: { destinations: [{ cluster: svc }], fault: { abort: { http_status: 503, percentage: 30 } } }\n";
     let ch = channel(&handle(&config(routes, &[&v1], "")));
     let n = 1_000;
     let statuses = run(n, 16, {

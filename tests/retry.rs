@@ -9,7 +9,9 @@ use mesh::MeshError;
 use mesh_testkit::{Backend, Failure};
 
 fn retry_route(retries: &str) -> String {
-    format!("      - name: r\n        route:\n          destinations: [{{ cluster: svc }}]\n          retries: {retries}\n")
+    format!(
+        "      - name: r\n        route:\n          destinations: [{{ cluster: svc }}]\n          retries: {retries}\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +121,11 @@ async fn the_budget_caps_retries_under_a_failing_backend() {
     // 10 % extra load, a floor of 1 retry/s over a 10 s window (tower's TpsBudget
     // starts with min_per_sec * ttl = 10 retries in reserve).
     let cluster_extra = "    retry_budget: { budget_percent: 10, min_retries_per_sec: 1, ttl: 10s }\n";
-    let cfg = handle(&config(&retry_route("{ attempts: 5, retry_on: unavailable, base_interval: 1ms }"), &[&v1], cluster_extra));
+    let cfg = handle(&config(
+        &retry_route("{ attempts: 5, retry_on: unavailable, base_interval: 1ms }"),
+        &[&v1],
+        cluster_extra,
+    ));
     let ch = channel(&cfg);
     v1.state().fail_all(Some(Failure::Unavailable));
     let n = 200u64;

@@ -17,7 +17,8 @@ const CANARY: &str = r#"      - name: jason
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_routes_to_v2_and_weights_split_the_rest() {
-    let (v1, v2, v3) = (Backend::grpc("v1").await.unwrap(), Backend::grpc("v2").await.unwrap(), Backend::grpc("v3").await.unwrap());
+    let (v1, v2, v3) =
+        (Backend::grpc("v1").await.unwrap(), Backend::grpc("v2").await.unwrap(), Backend::grpc("v3").await.unwrap());
     let cfg = handle(&config(CANARY, &[&v1, &v2, &v3], ""));
     let ch = channel(&cfg);
 
@@ -25,7 +26,12 @@ async fn header_routes_to_v2_and_weights_split_the_rest() {
         let ch = ch.clone();
         move |_| {
             let ch = ch.clone();
-            async move { echo_with(&ch, |r| { r.metadata_mut().insert("end-user", "jason".parse().unwrap()); }).await }
+            async move {
+                echo_with(&ch, |r| {
+                    r.metadata_mut().insert("end-user", "jason".parse().unwrap());
+                })
+                .await
+            }
         }
     })
     .await;
@@ -77,7 +83,8 @@ clusters:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_matches_path_method_query_headers_and_hosts() {
-    let (v1, v2, v3) = (Backend::http("v1").await.unwrap(), Backend::http("v2").await.unwrap(), Backend::http("v3").await.unwrap());
+    let (v1, v2, v3) =
+        (Backend::http("v1").await.unwrap(), Backend::http("v2").await.unwrap(), Backend::http("v3").await.unwrap());
     let routes = r#"      - name: api-post
         match: { prefix: /api/, methods: [POST] }
         route: { destinations: [{ cluster: svc, subset: v2 }] }
@@ -107,7 +114,8 @@ async fn http_matches_path_method_query_headers_and_hosts() {
         .body(Default::default())
         .unwrap();
     assert_eq!(served(&http(&ch, blocked).await.unwrap()), "v1", "absent header condition");
-    let not_whole = http::Request::get("http://svc/items/42/x").header("x-tier", "gold").body(Default::default()).unwrap();
+    let not_whole =
+        http::Request::get("http://svc/items/42/x").header("x-tier", "gold").body(Default::default()).unwrap();
     assert_eq!(served(&http(&ch, not_whole).await.unwrap()), "v1", "regex must match the whole path");
 
     // Wildcard domain, Host header preserved to the backend over HTTP/1.1.
@@ -141,9 +149,15 @@ async fn no_route_and_no_endpoint_are_typed_errors() {
     assert_eq!(err.kind(), ErrorKind::NoRoute);
     assert!(matches!(err, MeshError::NoRoute(nr) if nr.path == "/mesh.test.Echo/Echo" && nr.host == "svc"), "{err:?}");
 
-    let status = echo_with(&ch, |r| { r.metadata_mut().insert("x-empty", "1".parse().unwrap()); }).await.expect_err("empty subset");
+    let status = echo_with(&ch, |r| {
+        r.metadata_mut().insert("x-empty", "1".parse().unwrap());
+    })
+    .await
+    .expect_err("empty subset");
     assert_eq!(status.code(), tonic::Code::Unavailable);
-    assert!(matches!(MeshError::find(&status), Some(MeshError::NoHealthyEndpoint { subset: Some(s), .. }) if s == "v3"));
+    assert!(
+        matches!(MeshError::find(&status), Some(MeshError::NoHealthyEndpoint { subset: Some(s), .. }) if s == "v3")
+    );
 
     // HTTP: the MeshError itself, and its HTTP status mapping.
     let err = http(&ch, get("http://other-host/admin")).await.expect_err("unknown host");

@@ -52,7 +52,13 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint with weight 1, no labels, unknown health.
     pub fn new(address: SocketAddr) -> Self {
-        Self { address, labels: BTreeMap::new(), weight: 1, locality: Locality::default(), health: HealthStatus::Unknown }
+        Self {
+            address,
+            labels: BTreeMap::new(),
+            weight: 1,
+            locality: Locality::default(),
+            health: HealthStatus::Unknown,
+        }
     }
     /// Sets labels (used by subset selectors).
     #[must_use]

@@ -62,7 +62,6 @@ where
     }
 }
 
-
 /// The Echo service, answering from a [`BackendState`].
 #[derive(Debug, Clone)]
 pub struct EchoServer {
@@ -89,12 +88,8 @@ impl tonic::server::UnaryService<EchoRequest> for EchoMethod {
     fn call(&mut self, request: tonic::Request<EchoRequest>) -> Self::Future {
         let state = self.0.clone();
         Box::pin(async move {
-            let grpc_timeout = request
-                .metadata()
-                .get("grpc-timeout")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
+            let grpc_timeout =
+                request.metadata().get("grpc-timeout").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
             if let Some(code) = state.begin_grpc().await {
                 return Err(tonic::Status::new(code, format!("scripted failure from {}", state.name())));
             }

@@ -48,7 +48,10 @@ pub async fn echo(ch: &MeshChannel) -> Result<String, tonic::Status> {
     echo_with(ch, |_| {}).await
 }
 
-pub async fn echo_with(ch: &MeshChannel, f: impl FnOnce(&mut tonic::Request<EchoRequest>)) -> Result<String, tonic::Status> {
+pub async fn echo_with(
+    ch: &MeshChannel,
+    f: impl FnOnce(&mut tonic::Request<EchoRequest>),
+) -> Result<String, tonic::Status> {
     let mut req = tonic::Request::new(EchoRequest { payload: Bytes::from_static(b"ping") });
     f(&mut req);
     let reply = EchoClient::new(ch.clone()).echo(req).await?;
@@ -104,7 +107,11 @@ where
 pub fn assert_share(what: &str, hits: usize, n: usize, p: f64) {
     let sigma = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
     let share = hits as f64 / n as f64;
-    assert!((share - p).abs() <= 5.0 * sigma + 1e-9, "{what}: share {share:.4} of {n}, expected {p} ± {:.4}", 5.0 * sigma);
+    assert!(
+        (share - p).abs() <= 5.0 * sigma + 1e-9,
+        "{what}: share {share:.4} of {n}, expected {p} ± {:.4}",
+        5.0 * sigma
+    );
 }
 
 /// Elapsed time of a future.

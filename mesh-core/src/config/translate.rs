@@ -147,7 +147,8 @@ fn action(f: &ActionFile) -> Result<RouteAction, ConfigError> {
 
 fn retries(f: &RetriesFile) -> Result<RetryPolicy, ConfigError> {
     // Istio's default retry_on when none is given.
-    let on = f.retry_on.as_deref().unwrap_or("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+    let on =
+        f.retry_on.as_deref().unwrap_or("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
     let mut p = RetryPolicy::new(f.attempts, RetryOn::parse(on).within("retry_on")?)?
         .with_retriable_status_codes(f.retriable_status_codes.clone())?;
     if let Some(t) = duration("per_try_timeout", &f.per_try_timeout)? {

@@ -44,11 +44,7 @@ impl AliasTable {
             return 0;
         }
         let col = rng.usize(..self.len);
-        if self.keep.is_empty() || rng.u32(..) < self.keep[col] {
-            col
-        } else {
-            self.alias[col] as usize
-        }
+        if self.keep.is_empty() || rng.u32(..) < self.keep[col] { col } else { self.alias[col] as usize }
     }
 
     /// Draws an index other than `not` when there is one: exactly for equal weights;

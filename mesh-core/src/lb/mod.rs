@@ -65,10 +65,7 @@ impl LbPolicy {
     /// Ring hash with explicit sizes.
     pub fn ring_hash(min_ring_size: u64, max_ring_size: u64) -> Result<Self, ConfigError> {
         if min_ring_size == 0 || max_ring_size > 8 * 1024 * 1024 || min_ring_size > max_ring_size {
-            return Err(ConfigError::new(
-                "ring_hash",
-                "need 1 <= minimum_ring_size <= maximum_ring_size <= 8388608",
-            ));
+            return Err(ConfigError::new("ring_hash", "need 1 <= minimum_ring_size <= maximum_ring_size <= 8388608"));
         }
         Ok(Self::RingHash { min_ring_size, max_ring_size })
     }

@@ -72,9 +72,7 @@ impl StringMatcher {
                 }
             }
             Kind::Prefix(s) => {
-                value.len() >= s.len()
-                    && value.is_char_boundary(s.len())
-                    && eq(&value[..s.len()], s, ic)
+                value.len() >= s.len() && value.is_char_boundary(s.len()) && eq(&value[..s.len()], s, ic)
             }
             Kind::Suffix(s) => {
                 let start = value.len().wrapping_sub(s.len());
@@ -97,7 +95,7 @@ fn eq(a: &str, b: &str, ignore_case: bool) -> bool {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 impl fmt::Debug for StringMatcher {

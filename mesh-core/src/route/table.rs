@@ -123,7 +123,7 @@ impl RouteTable {
                 }
             }
         }
-        wildcards.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+        wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.rank()));
         Ok(Self { hosts, exact, wildcards })
     }
 
@@ -167,11 +167,8 @@ impl RouteTable {
     /// [`route_at`](Self::route_at) resolves; lets a caller keep a decision next to an
     /// `Arc` of the table without borrowing it.
     pub fn route_index(&self, req: &dyn RequestAttributes) -> Result<(usize, usize), NoRoute> {
-        let no_route = |host_matched| NoRoute {
-            host: req.authority().to_string(),
-            path: req.path().to_string(),
-            host_matched,
-        };
+        let no_route =
+            |host_matched| NoRoute { host: req.authority().to_string(), path: req.path().to_string(), host_matched };
         let v = self.virtual_host_index(req.authority()).ok_or_else(|| no_route(false))?;
         let r = self.hosts[v].routes.iter().position(|r| r.matcher.matches(req)).ok_or_else(|| no_route(true))?;
         Ok((v, r))

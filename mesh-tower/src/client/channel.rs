@@ -160,6 +160,8 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let grpc = *this.grpc;
-        this.inner.poll(cx).map_err(|e| -> BoxError { if grpc { Box::new(e.into_status()) } else { Box::new(e) } })
+        this.inner.poll(cx).map_err(|e| -> BoxError {
+            if grpc { Box::new(e.into_status()) } else { Box::new(e) }
+        })
     }
 }

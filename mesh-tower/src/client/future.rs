@@ -45,9 +45,9 @@ impl<F: Future<Output = StageResult>> Future for Staged<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<StageResult> {
         match self.project() {
-            StagedProj::Ready { result } => {
-                Poll::Ready(result.take().unwrap_or_else(|| Err(MeshError::RequestBody("future polled after completion".into()))))
-            }
+            StagedProj::Ready { result } => Poll::Ready(
+                result.take().unwrap_or_else(|| Err(MeshError::RequestBody("future polled after completion".into()))),
+            ),
             StagedProj::Inner { future } => future.poll(cx),
             StagedProj::Boxed { future } => future.as_mut().poll(cx),
         }

@@ -55,9 +55,7 @@ pub(crate) struct Deadline(pub(crate) tokio::time::Instant);
 
 /// Whether the request is gRPC.
 pub(crate) fn is_grpc<B>(req: &Request<B>) -> bool {
-    req.headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+    req.headers().get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
 }
 
 /// A view of an `http::Request` for the matchers.

@@ -55,7 +55,11 @@ pub struct Balancer {
 impl Balancer {
     /// Builds the ready set: serving endpoints (healthy or unknown); if there are none,
     /// degraded ones (Envoy uses degraded hosts only when no healthy host remains).
-    pub(crate) fn new(cluster: Arc<Cluster>, subset: Option<String>, candidates: Vec<(Arc<EndpointConn>, u32, HealthStatus)>) -> Self {
+    pub(crate) fn new(
+        cluster: Arc<Cluster>,
+        subset: Option<String>,
+        candidates: Vec<(Arc<EndpointConn>, u32, HealthStatus)>,
+    ) -> Self {
         let serving = candidates.iter().any(|(_, _, h)| h.is_serving());
         let endpoints: Vec<ReadyEndpoint> = candidates
             .into_iter()

@@ -70,10 +70,8 @@ impl Resolved {
     }
 
     pub(crate) fn balancer(&self, cluster: &str, subset: Option<&str>) -> Result<&Arc<Balancer>, MeshError> {
-        let state = self
-            .clusters
-            .get(cluster)
-            .ok_or_else(|| MeshError::ClusterNotFound { cluster: cluster.to_string() })?;
+        let state =
+            self.clusters.get(cluster).ok_or_else(|| MeshError::ClusterNotFound { cluster: cluster.to_string() })?;
         match subset {
             None => Ok(&state.all),
             Some(s) => state.subsets.get(s).ok_or_else(|| MeshError::NoHealthyEndpoint {

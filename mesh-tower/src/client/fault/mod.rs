@@ -56,7 +56,8 @@ pub fn abort_response(kind: AbortKind, grpc: bool) -> Response<ResponseBody> {
             res
         }
         AbortKind::Http(status) => {
-            let mut res = Response::new(if grpc { ResponseBody::empty() } else { ResponseBody::full("fault filter abort") });
+            let mut res =
+                Response::new(if grpc { ResponseBody::empty() } else { ResponseBody::full("fault filter abort") });
             *res.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
             res
         }

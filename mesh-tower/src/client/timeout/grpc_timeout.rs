@@ -26,8 +26,14 @@ pub fn parse_grpc_timeout(v: &[u8]) -> Option<Duration> {
 pub fn encode_grpc_timeout(d: Duration) -> HeaderValue {
     const MAX: u128 = 99_999_999;
     let nanos = d.as_nanos();
-    let units: [(u128, &str); 6] =
-        [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")];
+    let units: [(u128, &str); 6] = [
+        (1, "n"),
+        (1_000, "u"),
+        (1_000_000, "m"),
+        (1_000_000_000, "S"),
+        (60_000_000_000, "M"),
+        (3_600_000_000_000, "H"),
+    ];
     for (scale, unit) in units {
         let v = nanos.div_ceil(scale);
         if v <= MAX {

@@ -68,11 +68,8 @@ where
             Some(d) => (d.route().action().timeout, d.grpc),
             None => (None, false),
         };
-        let caller = if grpc {
-            req.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes()))
-        } else {
-            None
-        };
+        let caller =
+            if grpc { req.headers().get("grpc-timeout").and_then(|v| parse_grpc_timeout(v.as_bytes())) } else { None };
         let timeout: Option<Duration> = match (route_timeout, caller) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
