@@ -138,3 +138,33 @@ async fn the_budget_caps_retries_under_a_failing_backend() {
     assert!(retries > 0, "some retries are allowed");
     assert!(retries <= 20 + 10 + 2, "retries {retries} exceed the budget");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_budget_is_a_typed_error() {
+    let dead = dead_addr().await;
+    let yaml = format!(
+        r#"virtual_hosts:
+  - name: svc
+    domains: [svc]
+    routes:
+      - route:
+          destinations: [{{ cluster: svc }}]
+          retries: {{ attempts: 3, retry_on: connect-failure, base_interval: 1ms }}
+clusters:
+  - name: svc
+    retry_budget: {{ budget_percent: 0, min_retries_per_sec: 0 }}
+    endpoints: [{{ address: "{dead}" }}]
+"#
+    );
+    let ch = channel(&handle(&yaml));
+    let status = echo(&ch).await.expect_err("nothing listens");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    match MeshError::find(&status) {
+        Some(MeshError::BudgetExhausted { cluster, last }) => {
+            assert_eq!(cluster, "svc");
+            assert!(matches!(**last, MeshError::Connect { addr, .. } if addr == dead), "{last:?}");
+        }
+        other => panic!("expected BudgetExhausted, got {other:?}"),
+    }
+    assert_eq!(MeshError::find(&status).map(MeshError::kind), Some(mesh::ErrorKind::BudgetExhausted));
+}
