@@ -132,8 +132,10 @@ impl RouteTable {
         &self.hosts
     }
 
-    /// Finds the virtual host for an authority; tries it with its port first, then
-    /// without (so `reviews` serves `reviews:9080` unless a domain names the port).
+    /// Finds the virtual host for an authority, by Envoy's precedence (exact, longest
+    /// suffix wildcard, longest prefix wildcard, `*`); within each class the authority is
+    /// tried with its port, then without, so `reviews` serves `reviews:9080` unless a
+    /// domain names the port.
     pub fn virtual_host(&self, authority: &str) -> Option<&VirtualHost> {
         self.virtual_host_index(authority).map(|i| &self.hosts[i])
     }
@@ -146,14 +148,16 @@ impl RouteTable {
         } else {
             authority
         };
-        self.lookup(host).or_else(|| strip_port(host).and_then(|h| self.lookup(h)))
-    }
-
-    fn lookup(&self, host: &str) -> Option<usize> {
-        if let Some(i) = self.exact.get(host) {
+        // Each precedence class is tried with the port, then without, before the next
+        // class: `reviews` (exact) must win over `*` for `reviews:9080`.
+        let bare = strip_port(host);
+        if let Some(i) = self.exact.get(host).or_else(|| bare.and_then(|h| self.exact.get(h))) {
             return Some(*i);
         }
-        self.wildcards.iter().find(|(m, _)| m.matches(host)).map(|(_, i)| *i)
+        self.wildcards
+            .iter()
+            .find(|(m, _)| m.matches(host) || bare.is_some_and(|h| m.matches(h)))
+            .map(|(_, i)| *i)
     }
 
     /// The first route that matches, with its virtual host.
