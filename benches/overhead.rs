@@ -23,8 +23,10 @@
 //! overhead: throughput_ratio=<mesh/bare> p99_ratio=<mesh/bare> cpu_us_per_req_mesh=<x> cpu_us_per_req_bare=<y>
 //! ```
 //!
-//! Run with `cargo bench --bench overhead`. `OVERHEAD_ROUNDS` (default 10) and
-//! `OVERHEAD_CALLS` (calls per client per round, default 10000) shrink or grow the run.
+//! Run with `cargo bench --bench overhead`. `OVERHEAD_ROUNDS` (default 20) and
+//! `OVERHEAD_CALLS` (calls per client per round, default 5000) shrink or grow the run.
+//! Short, many rounds keep the comparison fair on a shared machine: a burst of outside
+//! load lands on both clients' rounds rather than on one client's long stretch.
 //! Without `--bench` (as under `cargo test --benches`) it does one short round as a smoke
 //! test.
 
@@ -142,7 +144,23 @@ fn quantile(sorted: &[u32], q: f64) -> u32 {
     sorted[rank - 1]
 }
 
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 impl Totals {
+    /// Where the next round starts: (wall time, latencies recorded).
+    fn mark(&self) -> (Duration, usize) {
+        (self.wall, self.latencies_us.len())
+    }
+    /// Throughput and p99 of the calls since `mark`.
+    fn since(&self, (wall, from): (Duration, usize)) -> (f64, u32) {
+        let mut recent = self.latencies_us[from..].to_vec();
+        recent.sort_unstable();
+        let secs = (self.wall - wall).as_secs_f64().max(f64::MIN_POSITIVE);
+        (recent.len() as f64 / secs, quantile(&recent, 0.99))
+    }
     fn rps(&self) -> f64 {
         self.calls as f64 / self.wall.as_secs_f64().max(f64::MIN_POSITIVE)
     }
@@ -195,16 +213,19 @@ async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
     let bare = Client::Bare(EchoClient::new(Endpoint::from_shared(format!("http://{addr}"))?.connect().await?));
     let config = ConfigHandle::new(mesh::core::config::from_yaml(&mesh_config(&addr.to_string()))?);
     let mesh = Client::Mesh(EchoClient::new(MeshChannel::builder(config).authority("echo:50051")?.build()));
-    println!("backend on {addr}; {rounds} rounds x {calls} calls per client, {CONCURRENCY} in flight, {PAYLOAD} B payload");
+    println!(
+        "backend on {addr}; {rounds} rounds x {calls} calls per client, {CONCURRENCY} in flight, {PAYLOAD} B payload"
+    );
 
     let mut scratch = Totals::default();
     for client in [&bare, &mesh] {
         round(client, calls.min(2_000), &mut scratch).await;
     }
     let (mut bare_totals, mut mesh_totals) = (Totals::default(), Totals::default());
-    println!("round  order      bare_rps   mesh_rps  ratio");
+    println!("round  order      bare_rps  mesh_rps  ratio  bare_p99_us  mesh_p99_us  ratio");
+    let (mut rps_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
     for r in 0..rounds {
-        let (b_wall, m_wall) = (bare_totals.wall, mesh_totals.wall);
+        let (b_mark, m_mark) = (bare_totals.mark(), mesh_totals.mark());
         if r % 2 == 0 {
             round(&bare, calls, &mut bare_totals).await;
             round(&mesh, calls, &mut mesh_totals).await;
@@ -212,12 +233,22 @@ async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
             round(&mesh, calls, &mut mesh_totals).await;
             round(&bare, calls, &mut bare_totals).await;
         }
-        let b_rps = calls as f64 / (bare_totals.wall - b_wall).as_secs_f64();
-        let m_rps = calls as f64 / (mesh_totals.wall - m_wall).as_secs_f64();
+        let ((b_rps, b_p99), (m_rps, m_p99)) = (bare_totals.since(b_mark), mesh_totals.since(m_mark));
+        rps_ratios.push(m_rps / b_rps);
+        p99_ratios.push(f64::from(m_p99) / f64::from(b_p99.max(1)));
         let order = if r % 2 == 0 { "bare,mesh" } else { "mesh,bare" };
-        println!("{r:>5}  {order}  {b_rps:>9.0}  {m_rps:>9.0}  {:.3}", m_rps / b_rps);
+        println!(
+            "{r:>5}  {order}  {b_rps:>8.0}  {m_rps:>8.0}  {:.3}  {b_p99:>11}  {m_p99:>11}  {:.3}",
+            m_rps / b_rps,
+            f64::from(m_p99) / f64::from(b_p99.max(1))
+        );
     }
-
+    // Less sensitive to a burst of outside load than the totals below.
+    println!(
+        "median of rounds (mesh/bare): throughput {:.3}, p99 {:.3}",
+        median(&mut rps_ratios),
+        median(&mut p99_ratios)
+    );
     println!("{}", bare_totals.summary("bare"));
     println!("{}", mesh_totals.summary("mesh"));
     let failures = scratch.failures + bare_totals.failures + mesh_totals.failures;
@@ -239,8 +270,8 @@ async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
 fn main() -> Result<ExitCode, BoxError> {
     // cargo passes `--bench` (and maybe a filter); anything else is ignored.
     let measuring = std::env::args().any(|a| a == "--bench");
-    let rounds = env_usize("OVERHEAD_ROUNDS").unwrap_or(if measuring { 10 } else { 1 }).max(1);
-    let calls = env_usize("OVERHEAD_CALLS").unwrap_or(if measuring { 10_000 } else { 200 }).max(1);
+    let rounds = env_usize("OVERHEAD_ROUNDS").unwrap_or(if measuring { 20 } else { 1 }).max(1);
+    let calls = env_usize("OVERHEAD_CALLS").unwrap_or(if measuring { 5_000 } else { 200 }).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(run(rounds, calls))
 }

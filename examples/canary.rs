@@ -36,16 +36,11 @@ use tonic::metadata::MetadataValue;
 const OTHERS: usize = 2_000;
 const JASON: usize = 200;
 const CONCURRENCY: usize = 16;
-const WARM_UP: usize = 64;
 const VERSIONS: [&str; 3] = ["v1", "v2", "v3"];
 const CLASSES: [&str; 2] = ["end-user: jason", "everyone else"];
 
-/// What one call saw: its traffic class (0 = jason), who answered, how long it took.
-struct Outcome {
-    class: usize,
-    server: Result<String, tonic::Status>,
-    micros: u32,
-}
+/// One call: its traffic class (0 = jason), who answered, how long it took (µs).
+type Outcome = (usize, Result<String, tonic::Status>, u32);
 
 fn canary_yaml(addrs: &[String; 3]) -> String {
     format!(
@@ -83,82 +78,69 @@ clusters:
 }
 
 /// Sends one call per entry of `classes` (0 = with `end-user: jason`), `CONCURRENCY` at a time.
-async fn run(client: &EchoClient<MeshChannel>, classes: Vec<usize>) -> Vec<Outcome> {
-    let classes = Arc::new(classes);
-    let next = Arc::new(AtomicUsize::new(0));
+async fn run(client: &EchoClient<MeshChannel>, classes: Vec<usize>) -> Result<Vec<Outcome>, BoxError> {
+    let (classes, next) = (Arc::new(classes), Arc::new(AtomicUsize::new(0)));
     let payload = Bytes::from(vec![0x5a; 1024]);
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (mut client, classes, next, payload) = (client.clone(), classes.clone(), next.clone(), payload.clone());
-            tokio::spawn(async move {
-                let mut seen = Vec::new();
-                while let Some(&class) = classes.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let mut req = tonic::Request::new(EchoRequest { payload: payload.clone() });
-                    if class == 0 {
-                        req.metadata_mut().insert("end-user", MetadataValue::from_static("jason"));
-                    }
-                    let start = Instant::now();
-                    let server = client.echo(req).await.map(|r| r.into_inner().server);
-                    let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
-                    seen.push(Outcome { class, server, micros });
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (mut client, classes, next, payload) = (client.clone(), classes.clone(), next.clone(), payload.clone());
+        workers.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some(&class) = classes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let mut req = tonic::Request::new(EchoRequest { payload: payload.clone() });
+                if class == 0 {
+                    req.metadata_mut().insert("end-user", MetadataValue::from_static("jason"));
                 }
-                seen
-            })
-        })
-        .collect();
+                let start = Instant::now();
+                let server = client.echo(req).await.map(|r| r.into_inner().server);
+                seen.push((class, server, u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX)));
+            }
+            seen
+        }));
+    }
     let mut all = Vec::with_capacity(classes.len());
     for w in workers {
-        match w.await {
-            Ok(seen) => all.extend(seen),
-            Err(e) => all.push(Outcome { class: 1, server: Err(tonic::Status::internal(e.to_string())), micros: 0 }),
-        }
+        all.extend(w.await?);
     }
-    all
+    Ok(all)
 }
 
 /// The `q`-quantile of sorted values.
 fn quantile(sorted: &[u32], q: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+    let rank = (sorted.len() as f64 * q).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len().max(1)) - 1).copied().unwrap_or(0)
 }
 
 fn pct(n: usize, of: usize) -> f64 {
-    if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 }
+    100.0 * n as f64 / of.max(1) as f64
 }
 
 #[tokio::main]
 async fn main() -> Result<ExitCode, BoxError> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
-
-    let backends = [Backend::grpc("v1").await?, Backend::grpc("v2").await?, Backend::grpc("v3").await?];
-    let addrs = backends.each_ref().map(|b| b.addr().to_string());
-    let config = ConfigHandle::new(mesh::core::config::from_yaml(&canary_yaml(&addrs))?);
-    let channel = MeshChannel::builder(config).authority("reviews:9080")?.build();
-    let client = EchoClient::new(channel);
-    for (v, a) in VERSIONS.iter().zip(&addrs) {
-        println!("backend reviews {v} on {a}");
+    let mut backends = Vec::new();
+    for v in VERSIONS {
+        backends.push(Backend::grpc(v).await?);
+        println!("backend reviews {v} on {}", backends[backends.len() - 1].addr());
     }
+    let addrs = [0, 1, 2].map(|i| backends[i].addr().to_string());
+    let config = ConfigHandle::new(mesh::core::config::from_yaml(&canary_yaml(&addrs))?);
+    let client = EchoClient::new(MeshChannel::builder(config).authority("reviews:9080")?.build());
 
     // Open the connections first so that connection setup does not show up as latency.
-    let warm = run(&client, (0..WARM_UP).map(|i| usize::from(i % 4 != 0)).collect()).await;
+    let warm_up = run(&client, (0..64).map(|i| usize::from(i % 4 != 0)).collect()).await?;
     let mut calls: Vec<usize> = std::iter::repeat_n(0, JASON).chain(std::iter::repeat_n(1, OTHERS)).collect();
     fastrand::shuffle(&mut calls);
     let started = Instant::now();
-    let outcomes = run(&client, calls).await;
-    let elapsed = started.elapsed();
+    let outcomes = run(&client, calls).await?;
+    let elapsed = started.elapsed().as_secs_f64();
 
-    let mut failed = warm.iter().filter(|o| o.server.is_err()).count();
-    let mut counts = [[0usize; 3]; 2];
-    let mut latencies: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-    for o in &outcomes {
-        match &o.server {
-            Ok(server) => match VERSIONS.iter().position(|v| v == server) {
-                Some(v) => counts[o.class][v] += 1,
-                None => failed += 1,
-            },
+    let mut failed = warm_up.iter().filter(|o| o.1.is_err()).count();
+    let (mut counts, mut latencies) = ([[0usize; 3]; 2], [Vec::new(), Vec::new()]);
+    for (class, server, micros) in &outcomes {
+        match server.as_ref().map(|s| VERSIONS.iter().position(|v| v == s)) {
+            Ok(Some(v)) => counts[*class][v] += 1,
+            Ok(None) => failed += 1,
             Err(status) => {
                 if failed == 0 {
                     println!("first failure: {status}");
@@ -166,37 +148,30 @@ async fn main() -> Result<ExitCode, BoxError> {
                 failed += 1;
             }
         }
-        latencies[o.class].push(o.micros);
+        latencies[*class].push(*micros);
     }
 
+    let n = outcomes.len();
     println!(
-        "\n{} calls in {:.2} s ({:.0} calls/s), {CONCURRENCY} in flight, 1 KiB payload\n",
-        outcomes.len(),
-        elapsed.as_secs_f64(),
-        outcomes.len() as f64 / elapsed.as_secs_f64()
+        "\n{n} calls in {elapsed:.2} s ({:.0} calls/s), {CONCURRENCY} in flight, 1 KiB payload\n",
+        n as f64 / elapsed
     );
     println!(
         "{:<16} {:>6} {:>14} {:>14} {:>14} {:>8} {:>8} {:>8} {:>8}",
         "traffic class", "calls", "v1", "v2", "v3", "p50 µs", "p90 µs", "p99 µs", "max µs"
     );
     for (class, name) in CLASSES.iter().enumerate() {
-        let total = latencies[class].len();
-        latencies[class].sort_unstable();
-        let l = &latencies[class];
-        let split: Vec<String> = counts[class].iter().map(|&n| format!("{n} ({:.1}%)", pct(n, total))).collect();
-        println!(
-            "{name:<16} {total:>6} {:>14} {:>14} {:>14} {:>8} {:>8} {:>8} {:>8}",
-            split[0],
-            split[1],
-            split[2],
-            quantile(l, 0.50),
-            quantile(l, 0.90),
-            quantile(l, 0.99),
-            l.last().copied().unwrap_or(0)
-        );
+        let l = &mut latencies[class];
+        l.sort_unstable();
+        print!("{name:<16} {:>6}", l.len());
+        for count in counts[class] {
+            print!(" {:>14}", format!("{count} ({:.1}%)", pct(count, l.len())));
+        }
+        let max = l.last().copied().unwrap_or(0);
+        println!(" {:>8} {:>8} {:>8} {max:>8}", quantile(l, 0.50), quantile(l, 0.90), quantile(l, 0.99));
     }
 
-    let mut all: Vec<u32> = latencies.concat();
+    let mut all = latencies.concat();
     all.sort_unstable();
     let (jason, others) = (latencies[0].len(), latencies[1].len());
     println!(

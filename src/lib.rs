@@ -7,7 +7,7 @@
 //! budgets, timeouts and fault injection.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), mesh::BoxError> {
 //! use mesh::{ConfigHandle, MeshChannel};
 //!
 //! // Routes and clusters from a static file (the xDS client feeds the same handle).

@@ -146,6 +146,9 @@ impl Backend {
         let (tx, rx) = oneshot::channel::<()>();
         let app = axum::Router::new().fallback(http_handler).with_state(state.clone());
         tokio::spawn(async move {
+            let listener = axum::serve::ListenerExt::tap_io(listener, |s| {
+                let _ = s.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = rx.await;
