@@ -154,10 +154,7 @@ impl RouteTable {
         if let Some(i) = self.exact.get(host).or_else(|| bare.and_then(|h| self.exact.get(h))) {
             return Some(*i);
         }
-        self.wildcards
-            .iter()
-            .find(|(m, _)| m.matches(host) || bare.is_some_and(|h| m.matches(h)))
-            .map(|(_, i)| *i)
+        self.wildcards.iter().find(|(m, _)| m.matches(host) || bare.is_some_and(|h| m.matches(h))).map(|(_, i)| *i)
     }
 
     /// The first route that matches, with its virtual host.
