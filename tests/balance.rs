@@ -92,3 +92,26 @@ async fn endpoint_weights_shape_the_split() {
     .await;
     assert_share("weight 3 of 4", served.iter().filter(|s| *s == "b").count(), n, 0.75);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lower_priorities_serve_only_when_higher_ones_cannot() {
+    let (a, b, c) =
+        (Backend::grpc("a").await.unwrap(), Backend::grpc("b").await.unwrap(), Backend::grpc("c").await.unwrap());
+    let yaml = |c_health: &str| {
+        format!(
+            "virtual_hosts: [{{ name: svc, domains: [svc], routes: [{{ route: {{ destinations: [{{ cluster: svc }}] }} }}] }}]\nclusters:\n  - name: svc\n    endpoints:\n      - {{ address: \"{}\", health: unhealthy }}\n      - {{ address: \"{}\", priority: 1 }}\n      - {{ address: \"{}\", health: {c_health} }}\n",
+            a.addr(),
+            b.addr(),
+            c.addr()
+        )
+    };
+    let cfg = handle(&yaml("healthy"));
+    let ch = channel(&cfg);
+    for _ in 0..20 {
+        assert_eq!(echo(&ch).await.unwrap(), "c", "priority 0 has a serving endpoint");
+    }
+    cfg.update(mesh::core::config::from_yaml(&yaml("unhealthy")).unwrap());
+    for _ in 0..20 {
+        assert_eq!(echo(&ch).await.unwrap(), "b", "priority 0 has none left: fail over to priority 1");
+    }
+}

@@ -47,6 +47,7 @@ pub struct Endpoint {
     weight: u32,
     locality: Locality,
     health: HealthStatus,
+    priority: u32,
 }
 
 impl Endpoint {
@@ -58,6 +59,7 @@ impl Endpoint {
             weight: 1,
             locality: Locality::default(),
             health: HealthStatus::Unknown,
+            priority: 0,
         }
     }
     /// Sets labels (used by subset selectors).
@@ -85,6 +87,17 @@ impl Endpoint {
     pub fn with_health(mut self, health: HealthStatus) -> Self {
         self.health = health;
         self
+    }
+    /// Sets the priority (0 is highest; Envoy's `LocalityLbEndpoints.priority`).
+    /// Traffic goes to the highest priority that has serving endpoints.
+    #[must_use]
+    pub fn with_priority(mut self, priority: u32) -> Self {
+        self.priority = priority;
+        self
+    }
+    /// Priority (0 is highest).
+    pub fn priority(&self) -> u32 {
+        self.priority
     }
     /// Socket address.
     pub fn address(&self) -> SocketAddr {

@@ -20,6 +20,10 @@ pub struct Snapshot {
 impl Snapshot {
     /// Validates that every route destination names an existing cluster and subset.
     pub fn new(version: impl Into<String>, routes: RouteTable, clusters: Vec<Cluster>) -> Result<Self, ConfigError> {
+        Self::build(version.into(), routes, clusters, true)
+    }
+
+    fn build(version: String, routes: RouteTable, clusters: Vec<Cluster>, strict: bool) -> Result<Self, ConfigError> {
         let mut map = HashMap::with_capacity(clusters.len());
         for (i, c) in clusters.into_iter().enumerate() {
             let name = c.name().to_string();
@@ -32,6 +36,9 @@ impl Snapshot {
                 for (k, (d, _)) in r.action().destinations.entries().iter().enumerate() {
                     let at = || format!("virtual_hosts[{i}].routes[{j}].route.destinations[{k}]");
                     let Some(c) = map.get(&d.cluster) else {
+                        if !strict {
+                            continue;
+                        }
                         return Err(ConfigError::new(
                             format!("{}.cluster", at()),
                             format!("cluster {:?} is not defined", d.cluster),
@@ -48,7 +55,32 @@ impl Snapshot {
                 }
             }
         }
-        Ok(Self { version: version.into(), routes, clusters: map })
+        Ok(Self { version, routes, clusters: map })
+    }
+
+    /// Like [`new`](Self::new) but tolerates route destinations whose cluster is not
+    /// (yet) known, as an xDS client must: CDS may arrive after RDS, and a request to a
+    /// missing cluster fails with "unavailable" rather than the whole update failing.
+    /// Returns the names of the missing clusters. Subsets named on destinations of
+    /// present clusters must still exist.
+    pub fn with_missing_clusters(
+        version: impl Into<String>,
+        routes: RouteTable,
+        clusters: Vec<Cluster>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut missing = Vec::new();
+        let present: std::collections::HashSet<String> = clusters.iter().map(|c| c.name().to_string()).collect();
+        for vh in routes.virtual_hosts() {
+            for r in vh.routes() {
+                for (d, _) in r.action().destinations.entries() {
+                    if !present.contains(&d.cluster) && !missing.contains(&d.cluster) {
+                        missing.push(d.cluster.clone());
+                    }
+                }
+            }
+        }
+        let snapshot = Self::build(version.into(), routes, clusters, false)?;
+        Ok((snapshot, missing))
     }
 
     /// The configuration version (from the file, code or control plane).

@@ -268,4 +268,8 @@ pub struct EndpointFile {
     pub locality: Option<String>,
     /// `healthy`, `unhealthy`, `draining`, `degraded`, `unknown` (default).
     pub health: Option<String>,
+    /// Priority, 0 (default) is highest; lower priorities serve only when no endpoint
+    /// of a higher one is serving.
+    #[serde(default)]
+    pub priority: u32,
 }

@@ -259,7 +259,7 @@ fn endpoint(f: &EndpointFile) -> Result<Endpoint, ConfigError> {
             ));
         }
     };
-    Ok(e.with_health(health))
+    Ok(e.with_health(health).with_priority(f.priority))
 }
 
 #[cfg(test)]

@@ -43,6 +43,15 @@ impl LbEndpoint for ReadyEndpoint {
     }
 }
 
+/// An endpoint offered to a balancer, before health and priority filtering.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    pub(crate) conn: Arc<EndpointConn>,
+    pub(crate) weight: u32,
+    pub(crate) health: HealthStatus,
+    pub(crate) priority: u32,
+}
+
 /// The ready set of a (cluster, subset) and its picker.
 #[derive(Debug)]
 pub struct Balancer {
@@ -53,18 +62,20 @@ pub struct Balancer {
 }
 
 impl Balancer {
-    /// Builds the ready set: serving endpoints (healthy or unknown); if there are none,
-    /// degraded ones (Envoy uses degraded hosts only when no healthy host remains).
-    pub(crate) fn new(
-        cluster: Arc<Cluster>,
-        subset: Option<String>,
-        candidates: Vec<(Arc<EndpointConn>, u32, HealthStatus)>,
-    ) -> Self {
-        let serving = candidates.iter().any(|(_, _, h)| h.is_serving());
+    /// Builds the ready set: serving endpoints (healthy or unknown) of the highest
+    /// priority that has any; if there are none at all, degraded ones (Envoy uses
+    /// degraded hosts only when no healthy host remains).
+    pub(crate) fn new(cluster: Arc<Cluster>, subset: Option<String>, candidates: Vec<Candidate>) -> Self {
+        // The highest priority (lowest number) that has serving endpoints; degraded
+        // endpoints only when no priority has a serving one.
+        let serving_priority = candidates.iter().filter(|c| c.health.is_serving()).map(|c| c.priority).min();
         let endpoints: Vec<ReadyEndpoint> = candidates
             .into_iter()
-            .filter(|(_, _, h)| if serving { h.is_serving() } else { *h == HealthStatus::Degraded })
-            .map(|(conn, weight, _)| ReadyEndpoint { conn, weight })
+            .filter(|c| match serving_priority {
+                Some(p) => c.health.is_serving() && c.priority == p,
+                None => c.health == HealthStatus::Degraded,
+            })
+            .map(|c| ReadyEndpoint { conn: c.conn, weight: c.weight })
             .collect();
         let picker = Picker::build(cluster.lb(), &endpoints);
         Self { cluster, subset, endpoints, picker }

@@ -23,7 +23,7 @@ use tower_service::Service;
 
 pub(crate) use pool::{BudgetRegistry, EndpointPool};
 
-use super::balance::Balancer;
+use super::balance::{Balancer, Candidate};
 use super::body::{RequestBody, ResponseBody};
 use super::future::Staged;
 use super::request::RouteDecision;
@@ -53,7 +53,12 @@ impl Resolved {
                     let members = c.subset_endpoints(subset).unwrap_or_default();
                     let candidates = members
                         .into_iter()
-                        .map(|e| (pool.get(e.address(), c.connect_timeout()), e.weight(), e.health()))
+                        .map(|e| Candidate {
+                            conn: pool.get(e.address(), c.connect_timeout()),
+                            weight: e.weight(),
+                            health: e.health(),
+                            priority: e.priority(),
+                        })
                         .collect();
                     Arc::new(Balancer::new(c.clone(), subset.map(str::to_string), candidates))
                 };
