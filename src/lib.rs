@@ -21,10 +21,13 @@
 //! Crates behind this facade:
 //! - [`core`] (`mesh-core`): the validated configuration model and pure decisions
 //!   (matching, pickers, retry policy);
+//! - [`xds`] (`mesh-xds`): the xDS client (`XdsClient`, `MeshChannel::from_xds`),
+//!   bootstrap, translation of Envoy resources, ADS server building blocks;
 //! - [`tower`] (`mesh-tower`, feature `client`): the client stack.
 
 pub use mesh_core as core;
 pub use mesh_core::{ConfigError, Snapshot};
+pub use mesh_xds as xds;
 
 #[cfg(feature = "client")]
 pub use mesh_tower as tower;

@@ -8,6 +8,7 @@
 
 mod backend;
 mod echo;
+pub mod xds;
 
 pub use backend::{Backend, BackendState, Failure};
 pub use echo::{EchoClient, EchoReply, EchoRequest, EchoServer};

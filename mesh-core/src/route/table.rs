@@ -182,6 +182,21 @@ impl RouteTable {
     pub fn route_at(&self, vhost: usize, route: usize) -> &Route {
         &self.hosts[vhost].routes[route]
     }
+
+    /// Calls `f` on the action of every route, in table order.
+    ///
+    /// For policies that arrive apart from the table and apply to the routes that set
+    /// none themselves: an xDS listener's `max_stream_duration` and fault filter config
+    /// cover the routes of a route configuration fetched separately over RDS. Only
+    /// actions can change — domains and matchers stay as validated, so the host index
+    /// stays valid.
+    pub fn for_each_action_mut(&mut self, mut f: impl FnMut(&mut RouteAction)) {
+        for vh in &mut self.hosts {
+            for r in &mut vh.routes {
+                f(&mut r.action);
+            }
+        }
+    }
 }
 
 fn strip_port(host: &str) -> Option<&str> {

@@ -41,7 +41,7 @@ pub struct ConfigHandle {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     current: ArcSwap<Resolved>,
     pool: EndpointPool,
     budgets: BudgetRegistry,
@@ -72,8 +72,13 @@ impl ConfigHandle {
 
     /// Installs a new configuration.
     pub fn update(&self, snapshot: Snapshot) {
+        self.update_shared(Arc::new(snapshot));
+    }
+
+    /// Installs a new configuration that is shared (e.g. published by the xDS client).
+    pub fn update_shared(&self, snapshot: Arc<Snapshot>) {
         let version = snapshot.version().to_string();
-        let resolved = Resolved::build(Arc::new(snapshot), &self.inner.pool, &self.inner.budgets);
+        let resolved = Resolved::build(snapshot, &self.inner.pool, &self.inner.budgets);
         self.inner.current.store(Arc::new(resolved));
         tracing::info!(%version, "mesh configuration applied");
         self.inner.version.send_replace(version);
@@ -96,6 +101,15 @@ impl ConfigHandle {
     /// Notified with the version of each configuration applied.
     pub fn subscribe(&self) -> watch::Receiver<String> {
         self.inner.version.subscribe()
+    }
+
+    /// A weak handle, which does not keep the configuration alive.
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_weak(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(|inner| Self { inner })
     }
 
     pub(crate) fn resolved(&self) -> Arc<Resolved> {

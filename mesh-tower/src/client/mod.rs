@@ -27,6 +27,7 @@ mod request;
 pub mod retry;
 pub mod route;
 pub mod timeout;
+mod xds;
 
 pub use body::{RequestBody, ResponseBody};
 pub use channel::{MeshChannel, MeshChannelBuilder, ResponseFuture};

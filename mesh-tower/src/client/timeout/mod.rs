@@ -80,11 +80,21 @@ where
         let fut = self.inner.call(req);
         Staged::boxed(async move {
             match tokio::time::timeout_at(deadline, fut).await {
+                // The server got our deadline as `grpc-timeout` and may answer its expiry
+                // itself (tonic says CANCELLED) a hair before our timer runs: past the
+                // deadline, a gRPC error is the deadline, as gRPC clients report it.
+                Ok(Ok(res)) if grpc && Instant::now() >= deadline && is_grpc_error(&res) => {
+                    Err(MeshError::Timeout { after: timeout, scope: TimeoutScope::Overall })
+                }
                 Ok(res) => res,
                 Err(_) => Err(MeshError::Timeout { after: timeout, scope: TimeoutScope::Overall }),
             }
         })
     }
+}
+
+fn is_grpc_error(res: &Response<ResponseBody>) -> bool {
+    res.headers().get("grpc-status").is_some_and(|v| v.as_bytes() != b"0")
 }
 
 /// Writes the time left before the attempt's deadline as `grpc-timeout`.

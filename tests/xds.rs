@@ -1,0 +1,405 @@
+//! The mesh configured by an xDS control plane: a real ADS server (mesh-xds's snapshot
+//! cache server, tonic) on loopback and real tonic backends. Every behaviour is checked
+//! over both State-of-the-World and Delta.
+
+// Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::*;
+use envoy_types::pb::envoy::config::core::v3::Node;
+use mesh::MeshChannel;
+use mesh_testkit::Backend;
+use mesh_testkit::xds::{cluster_eds, endpoints, listener, route_config, route_header, route_to, route_weighted};
+use mesh_xds::client::{ClientOptions, ServerConfig, XdsClient, XdsEvent};
+use mesh_xds::server::{AdsServer, ServerEvent, SnapshotCache};
+use mesh_xds::type_url::{CLUSTER, ENDPOINT, LISTENER, ROUTE};
+use tokio::net::TcpListener;
+
+const TARGET: &str = "xds:///svc:80";
+
+/// A control plane on loopback that can be killed and restarted on the same port. It
+/// runs on its own runtime and thread, so that killing it closes every connection at
+/// once, as if the process died.
+struct ControlPlane {
+    cache: Arc<SnapshotCache>,
+    server: AdsServer,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ControlPlane {
+    async fn start() -> Self {
+        Self::serve(Arc::new(SnapshotCache::new()), "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn serve(cache: Arc<SnapshotCache>, addr: SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind(addr).expect("bind");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = AdsServer::new(cache.clone());
+        let svc = server.clone().into_service();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                let serve = tonic::transport::Server::builder()
+                    .add_service(svc)
+                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+                tokio::select! {
+                    _ = serve => {}
+                    _ = stopped => {}
+                }
+            });
+            // Dropping the runtime drops every connection task: sockets close.
+            rt.shutdown_background();
+        });
+        Self { cache, server, addr, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// Kills the server: connections drop as if the process died.
+    fn kill(mut self) -> (Arc<SnapshotCache>, SocketAddr) {
+        self.shutdown();
+        (self.cache.clone(), self.addr)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn options() -> ClientOptions {
+    ClientOptions {
+        resource_timeout: Duration::from_millis(500),
+        backoff_initial: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(500),
+        connect_timeout: Duration::from_secs(2),
+    }
+}
+
+fn client(uris: &[String], delta: bool) -> XdsClient {
+    let servers = uris.iter().map(|u| ServerConfig::new(u.clone()).delta(delta)).collect();
+    XdsClient::new(servers, Node { id: "test-client".into(), ..Default::default() }, options())
+}
+
+/// Listener `svc:80` → routes `svc-routes` → clusters `c-<name>` → one endpoint each.
+fn seed(cache: &SnapshotCache, backends: &[&Backend], route: envoy_types::pb::envoy::config::route::v3::Route) {
+    cache.set(LISTENER, "svc:80", listener("svc:80", "svc-routes"));
+    cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc", "svc:80"], vec![route]));
+    for b in backends {
+        let c = format!("c-{}", b.state().name());
+        cache.set(CLUSTER, &c, cluster_eds(&c));
+        cache.set(ENDPOINT, &c, endpoints(&c, &[b.addr()]));
+    }
+}
+
+/// Waits until the channel's configuration changes from what it is now, after `f`.
+async fn applied(ch: &MeshChannel, f: impl FnOnce()) {
+    let mut rx = ch.config().subscribe();
+    rx.borrow_and_update();
+    f();
+    tokio::time::timeout(Duration::from_secs(10), rx.changed()).await.expect("update applied in time").unwrap();
+}
+
+async fn backends() -> (Backend, Backend, Backend) {
+    (Backend::grpc("v1").await.unwrap(), Backend::grpc("v2").await.unwrap(), Backend::grpc("v3").await.unwrap())
+}
+
+async fn route_and_split_changes_apply_live(delta: bool) {
+    let (v1, v2, v3) = backends().await;
+    let cp = ControlPlane::start().await;
+    seed(&cp.cache, &[&v1, &v2, &v3], route_to("c-v1"));
+    let xds = client(&[cp.uri()], delta);
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+
+    // Route change: jason → v2, everyone else 50/50 v1/v3.
+    applied(&ch, || {
+        let routes = vec![route_header("end-user", "jason", "c-v2"), route_weighted(&[("c-v1", 50), ("c-v3", 50)])];
+        cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc", "svc:80"], routes));
+    })
+    .await;
+    let jason = echo_with(&ch, |r| {
+        r.metadata_mut().insert("end-user", "jason".parse().unwrap());
+    })
+    .await;
+    assert_eq!(jason.unwrap(), "v2");
+    let n = 400;
+    let mut v1_hits = 0;
+    for _ in 0..n {
+        match echo(&ch).await.unwrap().as_str() {
+            "v1" => v1_hits += 1,
+            "v3" => {}
+            other => panic!("unexpected backend {other}"),
+        }
+    }
+    assert_share("v1 at 50 %", v1_hits, n, 0.5);
+
+    // Weighted split change: 90/10.
+    applied(&ch, || {
+        let routes = vec![route_weighted(&[("c-v1", 90), ("c-v3", 10)])];
+        cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc", "svc:80"], routes));
+    })
+    .await;
+    let v1_hits = run(n, 8, {
+        let ch = ch.clone();
+        move |_| {
+            let ch = ch.clone();
+            async move { echo(&ch).await.unwrap() == "v1" }
+        }
+    })
+    .await
+    .into_iter()
+    .filter(|x| *x)
+    .count();
+    assert_share("v1 at 90 %", v1_hits, n, 0.9);
+}
+
+async fn endpoints_change_under_traffic_without_failures(delta: bool) {
+    let (a, b, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    cp.cache.set(LISTENER, "svc:80", listener("svc:80", "svc-routes"));
+    cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("c")]));
+    cp.cache.set(CLUSTER, "c", cluster_eds("c"));
+    cp.cache.set(ENDPOINT, "c", endpoints("c", &[a.addr()]));
+    let xds = client(&[cp.uri()], delta);
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic: Vec<_> = (0..8)
+        .map(|_| {
+            let (ch, stop) = (ch.clone(), stop.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut failed) = (0u32, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    match echo(&ch).await {
+                        Ok(_) => ok += 1,
+                        Err(e) => failed.push(e),
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    for set in [vec![a.addr(), b.addr()], vec![b.addr()], vec![a.addr()], vec![a.addr(), b.addr()]] {
+        applied(&ch, || cp.cache.set(ENDPOINT, "c", endpoints("c", &set))).await;
+        // Let traffic run on each endpoint set (a signal: both ends saw requests).
+        let hits = a.state().hits() + b.state().hits();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while a.state().hits() + b.state().hits() < hits + 200 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("traffic flows");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for t in traffic {
+        let (ok, failed) = t.await.unwrap();
+        assert!(failed.is_empty(), "{} requests failed, e.g. {:?}", failed.len(), failed.first());
+        total += ok;
+    }
+    assert!(total > 800 && a.state().hits() > 0 && b.state().hits() > 0);
+}
+
+async fn a_bad_resource_is_nacked_and_its_valid_siblings_apply(delta: bool) {
+    let (v1, v2, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    seed(&cp.cache, &[&v1], route_weighted(&[("c-v1", 1), ("c-v2", 0), ("c-bad", 0)]));
+    let mut server_events = cp.server.events();
+    let xds = client(&[cp.uri()], delta);
+    let mut client_events = xds.events();
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+    let cds_version = cp.cache.version(CLUSTER);
+
+    // One push carrying a valid new cluster (c-v2) and an invalid one (c-bad).
+    let mut bad = envoy_types::pb::envoy::config::cluster::v3::Cluster {
+        name: "c-bad".into(),
+        lb_policy: envoy_types::pb::envoy::config::cluster::v3::cluster::LbPolicy::Maglev as i32,
+        ..Default::default()
+    };
+    bad.cluster_discovery_type =
+        Some(envoy_types::pb::envoy::config::cluster::v3::cluster::ClusterDiscoveryType::Type(
+            envoy_types::pb::envoy::config::cluster::v3::cluster::DiscoveryType::Eds as i32,
+        ));
+    let mut all = std::collections::BTreeMap::new();
+    all.insert("c-v1".to_string(), cluster_eds("c-v1"));
+    all.insert("c-v2".to_string(), cluster_eds("c-v2"));
+    all.insert("c-bad".to_string(), mesh_testkit::xds::any(&bad));
+    cp.cache.set(ENDPOINT, "c-v2", endpoints("c-v2", &[v2.addr()]));
+    cp.cache.set_all(CLUSTER, all);
+
+    // The server sees a NACK naming c-bad, with the version the client kept and the
+    // nonce of the response it rejects.
+    let (pushed_nonce, nack) = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut pushed = None;
+        loop {
+            match server_events.recv().await.expect("events") {
+                ServerEvent::Pushed { type_url, nonce, resources, .. }
+                    if type_url == CLUSTER && resources.iter().any(|r| r == "c-bad") =>
+                {
+                    pushed = Some(nonce)
+                }
+                ServerEvent::Nack { type_url, version, nonce, error, .. } if type_url == CLUSTER => {
+                    break (pushed, (version, nonce, error));
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("NACK in time");
+    let (nack_version, nack_nonce, error) = nack;
+    assert!(error.contains("c-bad"), "error_detail names the bad resource: {error}");
+    assert_eq!(Some(nack_nonce), pushed_nonce, "the NACK echoes the rejected response's nonce");
+    if !delta {
+        assert_eq!(nack_version, cds_version, "SotW NACK carries the last ACKed version");
+    }
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let XdsEvent::Nack { error, .. } = client_events.recv().await.unwrap() {
+                    break error;
+                }
+            }
+        })
+        .await,
+        Ok(e) if e.contains("c-bad")
+    ));
+
+    let dump = xds.config_dump().await.unwrap().to_string();
+    assert!(dump.contains("NACKED") && dump.contains("c-bad") && dump.contains("MAGLEV"), "{dump}");
+
+    // The valid sibling applied: traffic can be moved to c-v2.
+    applied(&ch, || {
+        cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("c-v2")]));
+    })
+    .await;
+    assert_eq!(echo(&ch).await.unwrap(), "v2");
+}
+
+async fn server_restart_keeps_traffic_and_resumes_updates(delta: bool) {
+    let (v1, v2, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    seed(&cp.cache, &[&v1, &v2], route_to("c-v1"));
+    let xds = client(&[cp.uri()], delta);
+    let mut events = xds.events();
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+
+    let (cache, addr) = cp.kill();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !matches!(events.recv().await.unwrap(), XdsEvent::Disconnected { .. }) {}
+    })
+    .await
+    .expect("client notices");
+    for _ in 0..50 {
+        assert_eq!(echo(&ch).await.expect("last good config keeps serving"), "v1");
+    }
+
+    cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("c-v2")]));
+    let cp = ControlPlane::serve(cache, addr).await;
+    applied(&ch, || {}).await;
+    assert_eq!(echo(&ch).await.unwrap(), "v2", "updates resume after the server is back");
+    drop(cp);
+}
+
+async fn does_not_exist_fires_only_while_connected(delta: bool) {
+    let dead = dead_addr().await;
+    let xds = client(&[format!("http://{dead}")], delta);
+    let mut events = xds.events();
+    let mut watch = xds.watch("xds:///missing:80").await.unwrap();
+    // Disconnected for 3× the timer: the resource must not be declared missing.
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), async {
+        loop {
+            if let XdsEvent::ResourceDoesNotExist { name, .. } = events.recv().await.unwrap() {
+                break name;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "does-not-exist fired while disconnected: {quiet:?}");
+
+    // A server that does not have it: once connected, the timer runs and fires.
+    let cp = ControlPlane::serve(Arc::new(SnapshotCache::new()), dead).await;
+    let name = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let XdsEvent::ResourceDoesNotExist { name, .. } = events.recv().await.unwrap() {
+                break name;
+            }
+        }
+    })
+    .await
+    .expect("fires once connected");
+    assert_eq!(name, "missing:80");
+    watch.wait_for(|s| matches!(s, mesh_xds::client::TargetState::Failed(_))).await.unwrap();
+    assert!(MeshChannel::from_xds(&xds, "xds:///missing:80").await.is_err());
+    drop(cp);
+}
+
+async fn falls_back_to_the_second_server_and_returns(delta: bool) {
+    let (v1, v2, _) = backends().await;
+    let primary_addr = dead_addr().await;
+    let secondary = ControlPlane::start().await;
+    seed(&secondary.cache, &[&v1, &v2], route_to("c-v1"));
+    let xds = client(&[format!("http://{primary_addr}"), secondary.uri()], delta);
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("served by the fallback");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+
+    // The primary comes up with another route: the client goes back to it.
+    let primary_cache = Arc::new(SnapshotCache::new());
+    seed(&primary_cache, &[&v1, &v2], route_to("c-v2"));
+    let mut rx = ch.config().subscribe();
+    rx.borrow_and_update();
+    let primary = ControlPlane::serve(primary_cache, primary_addr).await;
+    tokio::time::timeout(Duration::from_secs(10), rx.changed()).await.expect("back on the primary").unwrap();
+    assert_eq!(echo(&ch).await.unwrap(), "v2");
+    drop((primary, secondary));
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod sotw {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(false).await })*
+        }
+        mod delta {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(true).await })*
+        }
+    };
+}
+
+both!(
+    route_and_split_changes_apply_live,
+    endpoints_change_under_traffic_without_failures,
+    a_bad_resource_is_nacked_and_its_valid_siblings_apply,
+    server_restart_keeps_traffic_and_resumes_updates,
+    does_not_exist_fires_only_while_connected,
+    falls_back_to_the_second_server_and_returns
+);
