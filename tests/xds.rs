@@ -403,3 +403,42 @@ both!(
     does_not_exist_fires_only_while_connected,
     falls_back_to_the_second_server_and_returns
 );
+
+/// The same bootstrap JSON that grpc-go / grpcio read configures our client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_bootstrap_file_configures_the_client() {
+    let (v1, _, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    seed(&cp.cache, &[&v1], route_to("c-v1"));
+    for features in [r#"["xds_v3"]"#, r#"["xds_v3", "delta_xds"]"#] {
+        let json = format!(
+            r#"{{
+              "xds_servers": [{{ "server_uri": "{}", "channel_creds": [{{ "type": "insecure" }}], "server_features": {features} }}],
+              "node": {{ "id": "sidecar~127.0.0.1~reviews-v1.default~default.svc.cluster.local", "locality": {{ "zone": "a" }} }},
+              "unknown_field_is_ignored": true
+            }}"#,
+            cp.addr
+        );
+        let dir = std::env::temp_dir().join(format!("mesh-bootstrap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bootstrap.json");
+        std::fs::write(&file, json).unwrap();
+        let bootstrap = mesh_xds::bootstrap::Bootstrap::from_file(&file).unwrap();
+        assert_eq!(bootstrap.xds_servers[0].supports_delta(), features.contains("delta"));
+        let xds = XdsClient::from_bootstrap(&bootstrap, options()).unwrap();
+        let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+        assert_eq!(echo(&ch).await.unwrap(), "v1");
+        let node_seen = cp
+            .server
+            .clients()
+            .iter()
+            .any(|c| c.node_id.starts_with("sidecar~127.0.0.1") && c.delta == features.contains("delta"));
+        assert!(node_seen, "the server sees the bootstrap's node over the chosen protocol");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    // An invalid bootstrap names the field.
+    let err =
+        mesh_xds::bootstrap::Bootstrap::from_json(r#"{"xds_servers": [{"channel_creds": [{"type": "insecure"}]}]}"#)
+            .expect_err("no server_uri");
+    assert!(err.to_string().contains("xds_servers[0].server_uri"), "{err}");
+}

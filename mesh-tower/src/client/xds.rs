@@ -15,6 +15,14 @@ use super::{ConfigHandle, MeshChannel};
 use crate::BoxError;
 
 impl MeshChannel {
+    /// A channel to `target` (`xds:///host:port`) configured by the process-wide xDS
+    /// client, which reads gRPC's bootstrap from `GRPC_XDS_BOOTSTRAP` or
+    /// `GRPC_XDS_BOOTSTRAP_CONFIG` — the same file grpc-go, grpcio and tonic-xds use.
+    pub async fn xds(target: &str) -> Result<MeshChannel, BoxError> {
+        let client = XdsClient::global().map_err(|e| -> BoxError { e.to_string().into() })?;
+        Self::from_xds(&client, target).await
+    }
+
     /// A channel to `target` (`xds:///reviews.default.svc.cluster.local:9080`) whose
     /// configuration comes from `client`. Waits until the first configuration for the
     /// target has arrived (or the target is known not to exist).

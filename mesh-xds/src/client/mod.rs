@@ -26,6 +26,7 @@
 mod assemble;
 mod conn;
 mod dump;
+mod from_bootstrap;
 mod state;
 mod worker;
 
