@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,80 +15,13 @@ use common::*;
 use envoy_types::pb::envoy::config::core::v3::Node;
 use mesh::MeshChannel;
 use mesh_testkit::Backend;
+use mesh_testkit::ControlPlane;
 use mesh_testkit::xds::{cluster_eds, endpoints, listener, route_config, route_header, route_to, route_weighted};
 use mesh_xds::client::{ClientOptions, ServerConfig, XdsClient, XdsEvent};
-use mesh_xds::server::{AdsServer, ServerEvent, SnapshotCache};
+use mesh_xds::server::{ServerEvent, SnapshotCache};
 use mesh_xds::type_url::{CLUSTER, ENDPOINT, LISTENER, ROUTE};
-use tokio::net::TcpListener;
 
 const TARGET: &str = "xds:///svc:80";
-
-/// A control plane on loopback that can be killed and restarted on the same port. It
-/// runs on its own runtime and thread, so that killing it closes every connection at
-/// once, as if the process died.
-struct ControlPlane {
-    cache: Arc<SnapshotCache>,
-    server: AdsServer,
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ControlPlane {
-    async fn start() -> Self {
-        Self::serve(Arc::new(SnapshotCache::new()), "127.0.0.1:0".parse().unwrap()).await
-    }
-
-    async fn serve(cache: Arc<SnapshotCache>, addr: SocketAddr) -> Self {
-        let listener = std::net::TcpListener::bind(addr).expect("bind");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = AdsServer::new(cache.clone());
-        let svc = server.clone().into_service();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(listener).unwrap();
-                let serve = tonic::transport::Server::builder()
-                    .add_service(svc)
-                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
-                tokio::select! {
-                    _ = serve => {}
-                    _ = stopped => {}
-                }
-            });
-            // Dropping the runtime drops every connection task: sockets close.
-            rt.shutdown_background();
-        });
-        Self { cache, server, addr, stop: Some(stop), thread: Some(thread) }
-    }
-
-    /// Kills the server: connections drop as if the process died.
-    fn kill(mut self) -> (Arc<SnapshotCache>, SocketAddr) {
-        self.shutdown();
-        (self.cache.clone(), self.addr)
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-
-    fn uri(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for ControlPlane {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
 
 fn options() -> ClientOptions {
     ClientOptions {

@@ -7,8 +7,10 @@
 //! Shared by the facade's tests, benches and examples; not published.
 
 mod backend;
+mod control_plane;
 mod echo;
 pub mod xds;
 
 pub use backend::{Backend, BackendState, Failure};
+pub use control_plane::ControlPlane;
 pub use echo::{EchoClient, EchoReply, EchoRequest, EchoServer};
