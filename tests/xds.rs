@@ -374,3 +374,16 @@ async fn a_grpc_bootstrap_file_configures_the_client() {
             .expect_err("no server_uri");
     assert!(err.to_string().contains("xds_servers[0].server_uri"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logical_dns_clusters_are_resolved() {
+    let (v1, _, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    cp.cache.set(LISTENER, "svc:80", listener("svc:80", "svc-routes"));
+    cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("dns")]));
+    let host = v1.addr().ip().to_string();
+    cp.cache.set(CLUSTER, "dns", mesh_testkit::xds::cluster_logical_dns("dns", &host, v1.addr().port()));
+    let xds = client(&[cp.uri()], false);
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+}

@@ -167,3 +167,30 @@ pub fn endpoints(cluster: &str, addrs: &[SocketAddr]) -> Any {
         ..Default::default()
     })
 }
+
+/// A LOGICAL_DNS cluster for `host:port`.
+pub fn cluster_logical_dns(name: &str, host: &str, port: u16) -> Any {
+    let lb_endpoints = vec![LbEndpoint {
+        host_identifier: Some(HostIdentifier::Endpoint(Endpoint {
+            address: Some(Address {
+                address: Some(AddressKind::SocketAddress(SocketAddress {
+                    address: host.to_string(),
+                    port_specifier: Some(PortSpecifier::PortValue(u32::from(port))),
+                    ..Default::default()
+                })),
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }];
+    any(&Cluster {
+        name: name.to_string(),
+        cluster_discovery_type: Some(ClusterDiscoveryType::Type(DiscoveryType::LogicalDns as i32)),
+        load_assignment: Some(ClusterLoadAssignment {
+            cluster_name: name.to_string(),
+            endpoints: vec![LocalityLbEndpoints { lb_endpoints, ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}

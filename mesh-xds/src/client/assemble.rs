@@ -43,6 +43,25 @@ pub(crate) fn interest(listeners: &BTreeSet<String>, cache: &Cache) -> BTreeMap<
     ])
 }
 
+/// Resolved LOGICAL_DNS hosts: (host, port) → addresses.
+pub(crate) type DnsCache = BTreeMap<(String, u16), Vec<std::net::SocketAddr>>;
+
+/// The LOGICAL_DNS hosts the wanted clusters need.
+pub(crate) fn dns_names(cache: &Cache) -> BTreeSet<(String, u16)> {
+    cache
+        .get(type_url::CLUSTER)
+        .entries
+        .values()
+        .filter_map(|e| match e.value.as_deref() {
+            Some(Resource::Cluster(cc)) => match &cc.discovery {
+                ClusterDiscovery::LogicalDns { host, port } => Some((host.clone(), *port)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// What a target's snapshot was built from: (type, name, generation) of every input.
 /// Equal fingerprints mean an identical snapshot, so the target is not republished.
 pub(crate) type Fingerprint = Vec<(&'static str, String, u64)>;
@@ -63,7 +82,7 @@ fn generation(cache: &Cache, t: &'static str, name: &str, fp: &mut Fingerprint) 
 }
 
 /// Builds the snapshot of the target whose listener is `listener`.
-pub(crate) fn assemble(listener: &str, cache: &Cache) -> Assembled {
+pub(crate) fn assemble(listener: &str, cache: &Cache, dns: &DnsCache) -> Assembled {
     let mut fp = Fingerprint::new();
     let entry = cache.get(type_url::LISTENER).entries.get(listener);
     let Some(Resource::Listener(lc)) = cache.value(type_url::LISTENER, listener).map(|r| &**r) else {
@@ -115,10 +134,14 @@ pub(crate) fn assemble(listener: &str, cache: &Cache) -> Assembled {
                 _ if dne(type_url::ENDPOINT, service_name) => Vec::new(),
                 _ => return Assembled::Pending,
             },
-            ClusterDiscovery::LogicalDns { .. } => {
-                tracing::warn!(cluster = %name, "LOGICAL_DNS clusters are not resolved yet; cluster left out");
-                continue;
-            }
+            ClusterDiscovery::LogicalDns { host, port } => match dns.get(&(host.clone(), *port)) {
+                Some(addrs) => {
+                    // The resolved addresses of the one logical host, as Envoy connects to
+                    // the first: keep the first address only.
+                    addrs.first().map(|a| vec![mesh_core::endpoint::Endpoint::new(*a)]).unwrap_or_default()
+                }
+                None => return Assembled::Pending,
+            },
         };
         match translate::build_cluster(cc, endpoints) {
             Ok(c) => clusters.push(c),

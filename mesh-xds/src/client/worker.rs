@@ -36,6 +36,11 @@ pub(crate) struct Worker {
     probe_at: Option<Instant>,
     probe_attempt: u32,
     stats: ClientStats,
+    /// LOGICAL_DNS resolutions, and the channel their results come back on.
+    dns: assemble::DnsCache,
+    dns_asked: BTreeSet<(String, u16)>,
+    dns_tx: mpsc::UnboundedSender<((String, u16), Vec<std::net::SocketAddr>)>,
+    dns_rx: mpsc::UnboundedReceiver<((String, u16), Vec<std::net::SocketAddr>)>,
 }
 
 impl Worker {
@@ -46,6 +51,7 @@ impl Worker {
         commands: mpsc::UnboundedReceiver<Command>,
         events: broadcast::Sender<XdsEvent>,
     ) -> Self {
+        let (dns_tx, dns_rx) = mpsc::unbounded_channel();
         Self {
             servers,
             node,
@@ -62,6 +68,10 @@ impl Worker {
             probe_at: None,
             probe_attempt: 0,
             stats: ClientStats::default(),
+            dns: BTreeMap::new(),
+            dns_asked: BTreeSet::new(),
+            dns_tx,
+            dns_rx,
         }
     }
 
@@ -77,6 +87,10 @@ impl Worker {
                     Some(cmd) => self.command(cmd),
                 },
                 inbound = next_inbound(&mut self.conn) => self.inbound(inbound),
+                Some((key, addrs)) = self.dns_rx.recv() => {
+                    self.dns.insert(key, addrs);
+                    self.publish();
+                }
                 () = sleep_until(wake) => self.timers().await,
             }
         }
@@ -338,10 +352,32 @@ impl Worker {
         self.start_timers();
     }
 
+    /// Resolves LOGICAL_DNS hosts not yet asked for (once; a failed lookup leaves the
+    /// cluster without endpoints).
+    fn resolve_dns(&mut self) {
+        for key in assemble::dns_names(&self.cache) {
+            if !self.dns_asked.insert(key.clone()) {
+                continue;
+            }
+            let tx = self.dns_tx.clone();
+            tokio::spawn(async move {
+                let addrs = match tokio::net::lookup_host((key.0.as_str(), key.1)).await {
+                    Ok(a) => a.collect(),
+                    Err(e) => {
+                        tracing::warn!(host = %key.0, error = %e, "LOGICAL_DNS lookup failed");
+                        Vec::new()
+                    }
+                };
+                let _ = tx.send((key, addrs));
+            });
+        }
+    }
+
     /// Republishes every target whose inputs changed.
     fn publish(&mut self) {
+        self.resolve_dns();
         for (listener, target) in &mut self.targets {
-            match assemble::assemble(listener, &self.cache) {
+            match assemble::assemble(listener, &self.cache, &self.dns) {
                 Assembled::Pending => {}
                 Assembled::Missing(reason) => {
                     if target.fingerprint.is_some() || !matches!(*target.tx.borrow(), TargetState::Failed(_)) {
