@@ -333,7 +333,8 @@ both!(
     a_bad_resource_is_nacked_and_its_valid_siblings_apply,
     server_restart_keeps_traffic_and_resumes_updates,
     does_not_exist_fires_only_while_connected,
-    falls_back_to_the_second_server_and_returns
+    falls_back_to_the_second_server_and_returns,
+    deletions_are_visible_to_the_application
 );
 
 /// The same bootstrap JSON that grpc-go / grpcio read configures our client.
@@ -386,4 +387,48 @@ async fn logical_dns_clusters_are_resolved() {
     let xds = client(&[cp.uri()], false);
     let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
     assert_eq!(echo(&ch).await.unwrap(), "v1");
+}
+
+async fn deletions_are_visible_to_the_application(delta: bool) {
+    let (v1, v2, _) = backends().await;
+    let cp = ControlPlane::start().await;
+    seed(&cp.cache, &[&v1, &v2], route_weighted(&[("c-v1", 1), ("c-v2", 0)]));
+    let xds = client(&[cp.uri()], delta);
+    let mut events = xds.events();
+    let ch = MeshChannel::from_xds(&xds, TARGET).await.expect("channel");
+    assert_eq!(echo(&ch).await.unwrap(), "v1");
+
+    // A cluster the routes still name is removed: an event, a counter, and requests
+    // routed to it fail UNAVAILABLE (as gRPC does) instead of going elsewhere.
+    applied(&ch, || cp.cache.remove(CLUSTER, "c-v1")).await;
+    let deleted = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let XdsEvent::ResourceDeleted { type_url, name } = events.recv().await.unwrap() {
+                break (type_url, name);
+            }
+        }
+    })
+    .await
+    .expect("deletion event");
+    assert_eq!(deleted, (CLUSTER.to_string(), "c-v1".to_string()));
+    assert_eq!(echo(&ch).await.expect_err("cluster gone").code(), tonic::Code::Unavailable);
+    assert_eq!(xds.stats().await.unwrap().deletions, 1);
+
+    // The listener itself is removed: the target fails; requests no longer route.
+    let mut watch = xds.watch(TARGET).await.unwrap();
+    cp.cache.remove(LISTENER, "svc:80");
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        watch.wait_for(|s| matches!(s, mesh_xds::client::TargetState::Failed(_))),
+    )
+    .await
+    .expect("target fails")
+    .unwrap();
+    // The channel installs an empty configuration (version "") once the target failed.
+    let mut versions = ch.config().subscribe();
+    tokio::time::timeout(Duration::from_secs(5), versions.wait_for(|v| v.is_empty()))
+        .await
+        .expect("routes removed")
+        .unwrap();
+    assert!(echo(&ch).await.is_err());
 }
