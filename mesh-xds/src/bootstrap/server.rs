@@ -220,12 +220,13 @@ pub(super) fn target_host_port(uri: &str) -> Result<String, String> {
             return Err("unix domain socket targets are not supported yet; use host:port or dns:///host:port".into());
         }
     }
-    if let Some((scheme, _)) = uri.split_once("://") {
-        return Err(if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
-            "must be a gRPC target such as \"host:port\" or \"dns:///host:port\", not a URL".to_owned()
-        } else {
-            format!("unsupported target scheme {scheme:?}; use host:port or dns:///host:port")
-        });
+    if let Some((scheme, rest)) = uri.split_once("://") {
+        // tonic-xds 0.1 only connects with `http://host:port`; accept that spelling too
+        // so one file can serve it and us (grpc-go and grpcio want `host:port`).
+        if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+            return host_port_of(rest.strip_suffix('/').unwrap_or(rest));
+        }
+        return Err(format!("unsupported target scheme {scheme:?}; use host:port or dns:///host:port"));
     }
     host_port_of(uri)
 }

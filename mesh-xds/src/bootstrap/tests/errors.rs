@@ -27,10 +27,6 @@ fn cases() -> Vec<(Value, &'static str)> {
             "xds_servers[0].server_uri: unix domain socket targets are not supported yet; use host:port or dns:///host:port",
         ),
         (
-            with("/xds_servers/0/server_uri", json!("http://istiod:15010")),
-            "xds_servers[0].server_uri: must be a gRPC target such as \"host:port\" or \"dns:///host:port\", not a URL",
-        ),
-        (
             with("/xds_servers/0/server_uri", json!("xds://istiod:15010")),
             "xds_servers[0].server_uri: unsupported target scheme \"xds\"; use host:port or dns:///host:port",
         ),

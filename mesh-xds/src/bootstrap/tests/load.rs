@@ -310,3 +310,12 @@ fn builder_makes_a_valid_bootstrap() {
         "Bootstrap::builder: xds_servers[0].server_uri: unix domain socket targets are not supported yet; use host:port or dns:///host:port"
     );
 }
+
+#[test]
+fn an_http_url_server_uri_is_accepted_for_tonic_xds_compatibility() {
+    let b = Bootstrap::from_json(
+        r#"{"xds_servers": [{"server_uri": "http://istiod:15010/", "channel_creds": [{"type": "insecure"}]}], "node": {"id": "n"}}"#,
+    )
+    .expect("http:// accepted");
+    assert_eq!(b.xds_servers[0].endpoint_uri(), "http://istiod:15010");
+}
