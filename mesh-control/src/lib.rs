@@ -1,8 +1,30 @@
 //! # mesh-control
 //!
-//! Will hold the control plane (what istiod is to Istio): Istio YAML config sources,
-//! validation, translation into xDS, an ADS server and a certificate authority, exposed as
-//! the `mesh-control` binary (`serve`, `validate`) and as a library so tests can start it
-//! in-process.
+//! The control plane — what istiod is to Istio, without Kubernetes: it reads the Istio
+//! manifests a team already has (`networking.istio.io` VirtualService, DestinationRule,
+//! ServiceEntry, WorkloadEntry, Gateway, Sidecar; `security.istio.io` kinds accepted),
+//! validates them (Galley's job), translates them into xDS resources for proxyless
+//! clients (Pilot's gRPC generator), and serves them over ADS (SotW and Delta) to our
+//! clients and to any standard xDS client (grpc-go, grpcio, tonic-xds, Envoy).
 //!
-//! It is a skeleton today: the control-plane issue fills it in.
+//! ```text
+//! config dir ──watch+debounce──► istio::load ──► ConfigSet (validated) ─┐
+//! registration API ──► Registry (endpoints) ────────────────────────────┤
+//!                                                                       ▼
+//!                                      translate::translate ──► resources by type
+//!                                                                       ▼
+//!                                      mesh_xds::server::SnapshotCache ──► AdsServer (ADS)
+//! admin HTTP: /ready /metrics /debug/config_dump /debug/syncz
+//! ```
+//!
+//! Modules: [`istio`] (model, parsing with file:line, validation), [`translate`]
+//! (Istio → Envoy resources), [`registry`] (runtime endpoint registration), [`runtime`]
+//! (the running control plane: watcher, servers), [`admin`] (HTTP admin page + metrics).
+
+pub mod admin;
+pub mod istio;
+pub mod registry;
+pub mod runtime;
+pub mod translate;
+
+pub use runtime::{ControlPlane, ControlPlaneBuilder, RunningControlPlane};

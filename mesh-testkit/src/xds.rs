@@ -9,7 +9,9 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{ClusterDiscoveryType,
 use envoy_types::pb::envoy::config::core::v3::address::Address as AddressKind;
 use envoy_types::pb::envoy::config::core::v3::config_source::ConfigSourceSpecifier;
 use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
-use envoy_types::pb::envoy::config::core::v3::{Address, AggregatedConfigSource, ConfigSource, SocketAddress};
+use envoy_types::pb::envoy::config::core::v3::{
+    Address, AggregatedConfigSource, ConfigSource, Locality, SocketAddress,
+};
 use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint::HostIdentifier;
 use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints};
 use envoy_types::pb::envoy::config::listener::v3::{ApiListener, Listener};
@@ -145,25 +147,57 @@ pub fn cluster_eds(name: &str) -> Any {
 
 /// The endpoints of `cluster`.
 pub fn endpoints(cluster: &str, addrs: &[SocketAddr]) -> Any {
-    let lb_endpoints = addrs
-        .iter()
-        .map(|a| LbEndpoint {
-            host_identifier: Some(HostIdentifier::Endpoint(Endpoint {
-                address: Some(Address {
-                    address: Some(AddressKind::SocketAddress(SocketAddress {
-                        address: a.ip().to_string(),
-                        port_specifier: Some(PortSpecifier::PortValue(u32::from(a.port()))),
-                        ..Default::default()
-                    })),
-                }),
-                ..Default::default()
-            })),
-            ..Default::default()
-        })
-        .collect();
+    let lb_endpoints = addrs.iter().map(lb_endpoint).collect();
     any(&ClusterLoadAssignment {
         cluster_name: cluster.to_string(),
         endpoints: vec![LocalityLbEndpoints { lb_endpoints, ..Default::default() }],
+        ..Default::default()
+    })
+}
+
+fn lb_endpoint(a: &SocketAddr) -> LbEndpoint {
+    LbEndpoint {
+        host_identifier: Some(HostIdentifier::Endpoint(Endpoint {
+            address: Some(Address {
+                address: Some(AddressKind::SocketAddress(SocketAddress {
+                    address: a.ip().to_string(),
+                    port_specifier: Some(PortSpecifier::PortValue(u32::from(a.port()))),
+                    ..Default::default()
+                })),
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// Istio's name for the cluster of `subset` of `host:port`: `outbound|PORT|SUBSET|HOST`
+/// (an empty subset for the whole service, as Istio does: `outbound|9080||reviews...`).
+pub fn istio_cluster_name(host: &str, port: u16, subset: &str) -> String {
+    format!("outbound|{port}|{subset}|{host}")
+}
+
+/// The endpoints of `cluster` the way Istio serves them: in one locality (`region/zone`)
+/// with a `load_balancing_weight` on the locality and on each endpoint (1 each).
+///
+/// Both matter to grpc-core clients (grpcio 1.85): a locality whose weight is unset or 0
+/// is ignored, silently, so [`endpoints`] gives them no endpoint at all; and with a
+/// weight but no `locality` the resource is NACKed. Our client and tonic-xds serve
+/// [`endpoints`] too (`tests/interop_grpcio.rs`, `tests/interop_tonic_xds.rs`).
+pub fn endpoints_in_locality(cluster: &str, region: &str, zone: &str, addrs: &[SocketAddr]) -> Any {
+    let lb_endpoints: Vec<LbEndpoint> = addrs
+        .iter()
+        .map(|a| LbEndpoint { load_balancing_weight: Some(UInt32Value { value: 1 }), ..lb_endpoint(a) })
+        .collect();
+    let weight = u32::try_from(lb_endpoints.len()).unwrap_or(u32::MAX);
+    any(&ClusterLoadAssignment {
+        cluster_name: cluster.to_string(),
+        endpoints: vec![LocalityLbEndpoints {
+            locality: Some(Locality { region: region.to_string(), zone: zone.to_string(), ..Default::default() }),
+            lb_endpoints,
+            load_balancing_weight: Some(UInt32Value { value: weight }),
+            ..Default::default()
+        }],
         ..Default::default()
     })
 }

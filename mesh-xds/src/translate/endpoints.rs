@@ -3,7 +3,8 @@
 //!
 //! Each endpoint keeps its locality, its priority (failover order) and its health
 //! (`TIMEOUT` counts as unhealthy). Its weight is the endpoint's `load_balancing_weight`
-//! (default 1) times its locality's `load_balancing_weight` when set: pickers see one
+//! (default 1), scaled when the locality has a `load_balancing_weight` so that the
+//! locality gets its share and its endpoints split it by weight: pickers see one
 //! flat list, so locality weights are folded into endpoint weights. That equals Envoy's
 //! locality-weighted balancing when the localities of a priority hold the same total
 //! endpoint weight, and approximates it otherwise.
@@ -64,18 +65,29 @@ fn locality_endpoints(
         Some(0) => return reject("load_balancing_weight", "must be at least 1"),
         w => w,
     };
+    let locality_sum: u64 =
+        group.lb_endpoints.iter().map(|e| u64::from(e.load_balancing_weight.as_ref().map_or(1, |w| w.value))).sum();
     for (j, lbe) in group.lb_endpoints.iter().enumerate() {
         let at = format!("lb_endpoints[{j}]");
         let (address, weight, health) = lb_endpoint(lbe).at(&at)?;
         if let Some(previous) = seen.insert(address, at.clone()) {
             return reject(format!("{at}.endpoint.address"), format!("duplicate endpoint {address} (also {previous})"));
         }
-        let product = u64::from(weight) * u64::from(locality_weight.unwrap_or(1));
-        let Some(weight) = u32::try_from(product).ok().filter(|w| i32::try_from(*w).is_ok()) else {
-            return reject(
-                format!("{at}.load_balancing_weight"),
-                format!("endpoint weight × locality weight = {product} is more than {}", i32::MAX),
-            );
+        // gRPC's weighted_target semantics, flattened for one picker: a locality gets
+        // W_loc / ΣW of the traffic, and its endpoints share it by their weights, so an
+        // endpoint's weight is W_loc × w / Σw_loc (scaled by 1024 to stay an integer).
+        let weight = match locality_weight {
+            None => weight,
+            Some(w_loc) => {
+                let scaled = u128::from(w_loc) * u128::from(weight) * 1024 / u128::from(locality_sum.max(1));
+                let Some(w) = u32::try_from(scaled.max(1)).ok().filter(|w| i32::try_from(*w).is_ok()) else {
+                    return reject(
+                        format!("{at}.load_balancing_weight"),
+                        format!("locality weight × endpoint weight share = {scaled} is more than {}", i32::MAX),
+                    );
+                };
+                w
+            }
         };
         let endpoint = Endpoint::new(address)
             .with_weight(weight)

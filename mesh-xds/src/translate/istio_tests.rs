@@ -148,11 +148,12 @@ fn eds_cluster_with_localities_priorities_and_health() {
         .map(|e| (e.address().to_string(), e.weight(), e.health(), e.priority(), e.locality().zone.clone()))
         .collect();
     let row = |a: &str, w, h, p, z: &str| (a.to_string(), w, h, p, z.to_string());
+    // Locality a (weight 2) is split 3:1 by its endpoints: 2 × 3/4 and 2 × 1/4, ×1024.
     assert_eq!(
         summary,
         [
-            row("10.0.0.1:9080", 6, HealthStatus::Healthy, 0, "a"),
-            row("10.0.0.2:9080", 2, HealthStatus::Unhealthy, 0, "a"),
+            row("10.0.0.1:9080", 1536, HealthStatus::Healthy, 0, "a"),
+            row("10.0.0.2:9080", 512, HealthStatus::Unhealthy, 0, "a"),
             row("10.0.1.0:9080", 1, HealthStatus::Draining, 1, "b"),
             row("10.0.1.1:9080", 1, HealthStatus::Degraded, 1, "b"),
             row("10.0.1.2:9080", 1, HealthStatus::Unhealthy, 1, "b"),

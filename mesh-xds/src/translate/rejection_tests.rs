@@ -423,8 +423,9 @@ fn endpoints() {
         cla.endpoints[0].lb_endpoints[0].load_balancing_weight = Some(UInt32Value { value: 0 });
     });
     endpoints_rejected(&e("load_balancing_weight"), |cla| {
+        // The locality's share, scaled by 1024, no longer fits an endpoint weight.
         cla.endpoints[0].lb_endpoints[0].load_balancing_weight = Some(UInt32Value { value: 1 << 20 });
-        cla.endpoints[0].load_balancing_weight = Some(UInt32Value { value: 1 << 20 });
+        cla.endpoints[0].load_balancing_weight = Some(UInt32Value { value: 1 << 22 });
     });
     endpoints_rejected("endpoints[0].load_balancing_weight", |cla| {
         cla.endpoints[0].load_balancing_weight = Some(UInt32Value { value: 0 });
