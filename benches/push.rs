@@ -104,7 +104,7 @@ async fn client(
     uri: String,
     delta: bool,
     synced: mpsc::UnboundedSender<usize>,
-    changed: mpsc::UnboundedSender<Instant>,
+    changed: mpsc::UnboundedSender<(usize, Instant)>,
 ) {
     let mut services: BTreeSet<usize> = BTreeSet::from([0]);
     let mut k = id * 7 + 1;
@@ -145,9 +145,10 @@ async fn client(
                 response_nonce: resp.nonce.clone(),
                 ..Default::default()
             });
-            if let Some(r) = resp.resources.iter().find(|r| r.name == route0).and_then(|r| r.resource.as_ref()) {
+            let route = resp.resources.iter().filter(|_| resp.type_url == ROUTE).find(|r| r.name == route0);
+            if let Some(r) = route.and_then(|r| r.resource.as_ref()) {
                 if seen0.as_ref().is_some_and(|s| *s != r.value) {
-                    let _ = changed.send(Instant::now());
+                    let _ = changed.send((id, Instant::now()));
                 }
                 seen0 = Some(r.value.clone());
             }
@@ -184,7 +185,7 @@ async fn client(
                 });
                 if let Some(r) = r0 {
                     if seen0.as_ref().is_some_and(|s| *s != r.value) {
-                        let _ = changed.send(Instant::now());
+                        let _ = changed.send((id, Instant::now()));
                     }
                     seen0 = Some(r.value.clone());
                 }
@@ -241,11 +242,27 @@ fn main() {
         let mut all = Vec::new();
         for e in 0..edits {
             let start = Instant::now();
-            std::fs::write(dir.join("vs-0.yaml"), virtual_service(0, if e % 2 == 0 { 50 } else { 90 })).unwrap();
+            // Write-then-rename, as editors do: the watcher never sees a half-written file.
+            let tmp = dir.join(".vs-0.yaml.tmp");
+            std::fs::write(&tmp, virtual_service(0, if e % 2 == 0 { 50 } else { 90 })).unwrap();
+            std::fs::rename(&tmp, dir.join("vs-0.yaml")).unwrap();
+            // The first change each client sees after the edit; anything older is a
+            // leftover of the previous round and is dropped.
             let mut lat = Vec::with_capacity(n);
-            for _ in 0..n {
-                let at = tokio::time::timeout(Duration::from_secs(60), changed.recv()).await.expect("push").unwrap();
+            let mut done = vec![false; n];
+            let mut stale = 0;
+            while lat.len() < n {
+                let (id, at) =
+                    tokio::time::timeout(Duration::from_secs(60), changed.recv()).await.expect("push").unwrap();
+                if at < start || done[id] {
+                    stale += 1;
+                    continue;
+                }
+                done[id] = true;
                 lat.push(at.duration_since(start).as_secs_f64() * 1e3);
+            }
+            if stale > 0 {
+                println!("edit {e}: {stale} change notifications from before the edit (or repeats) ignored");
             }
             lat.sort_by(f64::total_cmp);
             println!(

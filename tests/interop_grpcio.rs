@@ -1,6 +1,7 @@
 //! Interop with grpcio (Python over grpc-core), a real proxyless xDS client: the same
-//! control plane, resources and bootstrap file drive grpcio and our `MeshChannel`, and
-//! both must follow the canary (`end-user: jason` → v2, others 50/50 v1/v3).
+//! Istio YAML, served by mesh-control, and the same bootstrap file drive grpcio and our
+//! `MeshChannel`, and both must route per the YAML (`end-user: jason` → v2, others 50/50
+//! v1/v3).
 //!
 //! grpcio comes from `scripts/install-peers.sh` (a venv in `~/.cache/mesh-peers`), or
 //! from any `python3` that can `import grpc`. Without it the test prints
@@ -113,12 +114,42 @@ async fn grpcio_and_mesh_follow_the_same_canary() {
     }
 }
 
+/// One grpcio call without `end-user` (first-call deadline 2 s), and what the control
+/// plane behind `events` saw of it: ACKed types and NACKs `(type, error)`.
+async fn grpcio_one_call(
+    python: &Path,
+    bootstrap: &Path,
+    mut events: tokio::sync::broadcast::Receiver<ServerEvent>,
+) -> (Tally, Vec<String>, Vec<(String, String)>) {
+    let out = grpcio_client(python, bootstrap, 0, 1, Duration::from_secs(2)).output();
+    let out = tokio::time::timeout(SCRIPT_TIMEOUT, out).await.expect("grpcio in time").expect("grpcio runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tally = serde_json::from_str(stdout.trim()).ok().as_ref().and_then(Tally::from_json);
+    let tally = tally.unwrap_or_else(|| panic!("no summary: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    // The script has exited: every event of its stream has been sent.
+    let (mut acked, mut nacked) = (Vec::new(), Vec::new());
+    loop {
+        match events.try_recv() {
+            Ok(ServerEvent::Ack { type_url, .. }) => acked.push(type_url),
+            Ok(ServerEvent::Nack { type_url, error, .. }) => nacked.push((type_url, error)),
+            Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    (tally, acked, nacked)
+}
+
 /// grpc-core ignores a `LocalityLbEndpoints` whose `load_balancing_weight` is unset or 0,
 /// silently: it ACKs EDS from `mesh_testkit::xds::endpoints` (no locality, no weight) and
 /// then has no endpoint, so calls wait until their deadline. (With a weight but no
 /// `locality` it NACKs instead: "endpoints[0].locality error:field not present".) Our
 /// client and tonic-xds use such endpoints; a control plane that serves gRPC clients
-/// must set both, as Istio does (`mesh_testkit::xds::endpoints_in_locality`).
+/// must set both, as Istio and mesh-control do (the canary's EDS: a locality from the
+/// WorkloadEntries, weighted by the sum of its endpoints' weights).
+///
+/// No Istio YAML gives an endpoint no locality weight, so this test serves mesh-control's
+/// translation from the low-level `mesh_testkit::ControlPlane` with only the EDS
+/// replaced by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcio_ignores_endpoints_without_a_locality_weight() {
     let python = match grpcio_python().await {
@@ -126,27 +157,17 @@ async fn grpcio_ignores_endpoints_without_a_locality_weight() {
         Err(why) => return interop::peer_missing("grpcio", &why),
     };
     let canary = Canary::start("grpcio-no-locality").await;
+    let cp = canary.hand_served_copy().await;
     for b in &canary.backends {
         let c = mesh_testkit::xds::istio_cluster_name(interop::HOST, interop::PORT, b.state().name());
-        canary.cp.cache.set(ENDPOINT, &c, endpoints(&c, &[b.addr()]));
+        assert!(cp.cache.get(ENDPOINT, &c).is_some(), "mesh-control serves EDS {c}");
+        cp.cache.set(ENDPOINT, &c, endpoints(&c, &[b.addr()]));
     }
-    let mut events = canary.cp.server.events();
-    let out = grpcio_client(&python, &canary.bootstrap, 0, 1, Duration::from_secs(2)).output();
-    let out = tokio::time::timeout(SCRIPT_TIMEOUT, out).await.expect("grpcio in time").expect("grpcio runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let tally = serde_json::from_str(stdout.trim()).ok().as_ref().and_then(Tally::from_json);
-    let tally = tally.unwrap_or_else(|| panic!("no summary: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    let bootstrap = canary.write_bootstrap("bootstrap-hand-served.json", &cp.addr.to_string());
+    let (tally, acked, nacked) = grpcio_one_call(&python, &bootstrap, cp.server.events()).await;
     assert!(tally.others.is_empty(), "grpcio found endpoints: {tally}; drop this test's claim");
     assert!(tally.errors.first().is_some_and(|e| e.contains("DEADLINE_EXCEEDED")), "{:?}", tally.errors);
-
-    let (mut acked, mut nacked) = (false, Vec::new());
-    loop {
-        match events.try_recv() {
-            Ok(ServerEvent::Ack { type_url, .. }) if type_url == ENDPOINT => acked = true,
-            Ok(ServerEvent::Nack { type_url, error, .. }) if type_url == ENDPOINT => nacked.push(error),
-            Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
-            Err(_) => break,
-        }
-    }
-    assert!(acked && nacked.is_empty(), "grpcio ACKs this EDS (acked: {acked}, NACKs: {nacked:?})");
+    let eds_acked = acked.iter().any(|t| t == ENDPOINT);
+    let eds_nacked: Vec<_> = nacked.iter().filter(|(t, _)| t == ENDPOINT).collect();
+    assert!(eds_acked && eds_nacked.is_empty(), "grpcio ACKs this EDS (acked: {eds_acked}, NACKs: {eds_nacked:?})");
 }

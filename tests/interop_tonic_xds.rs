@@ -1,6 +1,7 @@
-//! Interop with tonic-xds (crates.io), the Rust proxyless xDS client: the same control
-//! plane and resources drive tonic-xds's channel and our `MeshChannel`, and both must
-//! follow the canary (`end-user: jason` → v2, others 50/50 v1/v3).
+//! Interop with tonic-xds (crates.io), the Rust proxyless xDS client: the same Istio
+//! YAML, served by mesh-control, and the same bootstrap file drive tonic-xds's channel
+//! and our `MeshChannel`, and both must route per the YAML (`end-user: jason` → v2,
+//! others 50/50 v1/v3).
 //!
 //! tonic-xds is a dev-dependency, so this peer is never missing.
 //!
@@ -9,10 +10,11 @@
 //! read). Its xds-client hands the string to `tonic::transport::Endpoint`, which needs a
 //! URL scheme: the ADS connect fails ("invalid URL, scheme is missing"), silently and
 //! forever, and RPCs wait for a route configuration that never comes. It needs
-//! `http://127.0.0.1:PORT`, which grpcio and our client reject (a URL, not a gRPC
-//! target). So tonic-xds gets the canary's bootstrap with only `server_uri` rewritten,
-//! and `a_schemeless_server_uri_never_reaches_the_control_plane` pins the gap: when it
-//! fails, tonic-xds has fixed it, and the rewrite can go.
+//! `http://127.0.0.1:PORT`, which our client accepts too; grpcio does not (it looks the
+//! whole string up as a DNS name: "Misformatted domain name"). So tonic-xds and our
+//! client share the canary's `bootstrap_http`, and
+//! `a_schemeless_server_uri_never_reaches_the_control_plane` pins the gap: when it fails,
+//! tonic-xds has fixed it, and the canonical bootstrap can serve all three clients.
 
 // Test helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -47,10 +49,9 @@ async fn tonic_xds_tally(bootstrap: &Path) -> Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_xds_and_mesh_follow_the_same_canary() {
     let canary = Canary::start("tonic-xds").await;
-    let mesh = interop::mesh_tally(&canary.bootstrap).await;
-    // The one difference: a URL for tonic-xds (see the module docs).
-    let with_scheme = canary.write_bootstrap("bootstrap-http.json", &format!("http://{}", canary.cp.addr));
-    let tonic_xds = tonic_xds_tally(&with_scheme).await;
+    // One file for both: `server_uri` is a URL, the form tonic-xds needs (see the module docs).
+    let mesh = interop::mesh_tally(&canary.bootstrap_http).await;
+    let tonic_xds = tonic_xds_tally(&canary.bootstrap_http).await;
     interop::assert_all_follow_the_canary(&[("mesh", &mesh), ("tonic-xds", &tonic_xds)]);
 }
 
@@ -60,7 +61,7 @@ async fn tonic_xds_and_mesh_follow_the_same_canary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schemeless_server_uri_never_reaches_the_control_plane() {
     let canary = Canary::start("tonic-xds-schemeless").await;
-    let mut events = canary.cp.server.events();
+    let mut events = canary.cp.ads().events();
     let mut client = EchoClient::new(channel(&canary.bootstrap).expect("tonic-xds accepts the bootstrap"));
     let connected = async {
         loop {
@@ -81,8 +82,8 @@ async fn a_schemeless_server_uri_never_reaches_the_control_plane() {
     .await;
     if let Ok(what) = happened {
         panic!(
-            "{what}: tonic-xds now handles a scheme-less server_uri; drop the http:// rewrite in \
-             tonic_xds_and_mesh_follow_the_same_canary, and this test"
+            "{what}: tonic-xds now handles a scheme-less server_uri; give it the canonical \
+             bootstrap in tonic_xds_and_mesh_follow_the_same_canary, and drop this test"
         );
     }
 }

@@ -227,11 +227,17 @@ async fn a_bad_resource_is_nacked_and_its_valid_siblings_apply(delta: bool) {
     let dump = xds.config_dump().await.unwrap().to_string();
     assert!(dump.contains("NACKED") && dump.contains("c-bad") && dump.contains("MAGLEV"), "{dump}");
 
-    // The valid sibling applied: traffic can be moved to c-v2.
-    applied(&ch, || {
-        cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("c-v2")]));
-    })
-    .await;
+    // The valid sibling applied: traffic can be moved to c-v2. (The NACK itself may also
+    // republish the target, so wait for the configuration that has the new route.)
+    let mut versions = ch.config().subscribe();
+    cp.cache.set(ROUTE, "svc-routes", route_config("svc-routes", &["svc:80"], vec![route_to("c-v2")]));
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        versions.wait_for(|_| ch.config().snapshot().routes().virtual_hosts()[0].routes()[0].name() == "to-c-v2"),
+    )
+    .await
+    .expect("route change applied")
+    .unwrap();
     assert_eq!(echo(&ch).await.unwrap(), "v2");
 }
 

@@ -134,6 +134,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return fatal(format_args!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async move {
+        // Listen for SIGINT/SIGTERM before anything is served: a signal that arrives
+        // right after the "serving" line must shut down gracefully, not kill the process.
+        let stop = Stop::install();
         let mut builder = ControlPlane::builder()
             .config_paths(args.config)
             .default_namespace(&args.namespace)
@@ -153,7 +156,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
             Err(e) => return fatal(format_args!("{e}")),
         };
-        terminated().await;
+        stop.wait().await;
         control_plane.shutdown().await;
         ExitCode::SUCCESS
     })
@@ -165,23 +168,41 @@ fn fatal(reason: std::fmt::Arguments<'_>) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn terminated() {
+/// SIGINT (Ctrl-C) and SIGTERM listeners, registered when created.
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Stop {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(int), Ok(term)) => Self { signals: Some((int, term)) },
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for signals; falling back to Ctrl-C only");
+                    Self { signals: None }
                 }
-                return;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C"),
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+
+    /// Resolves on SIGINT or SIGTERM.
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+        }
     }
 }

@@ -1,11 +1,16 @@
-//! One canary, served by one control plane, that every proxyless xDS client must follow:
-//! our `MeshChannel` and the peers (grpcio, tonic-xds) in `tests/interop_*.rs`.
+//! One canary, written as Istio YAML and served by mesh-control, that every proxyless
+//! xDS client must follow: our `MeshChannel` and the peers (grpcio, tonic-xds) in
+//! `tests/interop_*.rs`.
 //!
-//! The resources are shaped like those Istio's gRPC generator (and mesh-control) serve
-//! for `reviews.default.svc.cluster.local:9080`: an `api_listener` named `host:port`
-//! → RDS of the same name → clusters `outbound|9080|vN|host` → EDS in one locality.
-//! Routes: header `end-user: jason` → v2, everyone else 50/50 v1/v3. The bootstrap is
-//! gRPC's JSON (gRFC A27), the one file every client reads.
+//! The configuration is what an Istio user writes for a service outside Kubernetes: a
+//! ServiceEntry `reviews.default.svc.cluster.local` (port 9080 `grpc`, STATIC, selecting
+//! `app: reviews`), a WorkloadEntry per backend (127.0.0.1, `ports: {grpc: <its port>}`,
+//! `version: vN`, locality `us-east1/us-east1-b`), a DestinationRule with subsets v1..v3
+//! (no `loadBalancer`, see [`LOAD_BALANCER`]) and a VirtualService: header
+//! `end-user: jason` → v2, everyone else 50/50 v1/v3.
+//! mesh-control translates it into what Istio's gRPC generator serves (an `api_listener`
+//! `host:port` → RDS → clusters `outbound|9080|vN|host` → EDS) and the clients must
+//! route per the YAML. The bootstrap is gRPC's JSON (gRFC A27).
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::collections::BTreeMap;
@@ -15,10 +20,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mesh::MeshChannel;
-use mesh_testkit::xds::{
-    cluster_eds, endpoints_in_locality, istio_cluster_name, listener, route_config, route_header, route_weighted,
-};
-use mesh_testkit::{Backend, ControlPlane, EchoClient, EchoRequest};
+use mesh_control::RunningControlPlane;
+use mesh_testkit::{Backend, EchoClient, EchoRequest};
 use mesh_xds::client::{ClientOptions, XdsClient};
 use mesh_xds::type_url::{CLUSTER, ENDPOINT, LISTENER, ROUTE};
 use tonic::codegen::{Body, StdError};
@@ -28,6 +31,9 @@ pub const PORT: u16 = 9080;
 /// The listener and route configuration name, and the target's authority.
 pub const LISTENER_NAME: &str = "reviews.default.svc.cluster.local:9080";
 pub const TARGET: &str = "xds:///reviews.default.svc.cluster.local:9080";
+/// Where the backends are, as the WorkloadEntries and the clients' node say.
+pub const REGION: &str = "us-east1";
+pub const ZONE: &str = "us-east1-b";
 
 /// Calls with `end-user: jason` and without, per client.
 pub const JASON_CALLS: usize = 50;
@@ -48,52 +54,167 @@ pub fn peer_missing(peer: &str, why: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
-/// Backends v1..v3, the control plane serving the canary, and the bootstrap file.
+/// The canary DestinationRule's `trafficPolicy.loadBalancer.simple`: none, so every
+/// client gets mesh-control's default — least request, offered as a gRFC A52
+/// `load_balancing_policy` list with a round-robin fallback, because grpc-core (grpcio
+/// 1.85) NACKs `lb_policy: LEAST_REQUEST` ("LB policy is not supported").
+pub const LOAD_BALANCER: Option<&str> = None;
+
+/// The canary as Istio YAML, for backends `(version, port)` on 127.0.0.1, with
+/// `loadBalancer.simple: <load_balancer>` on the DestinationRule when given.
+pub fn istio_yaml(backends: &[(&str, u16)], load_balancer: Option<&str>) -> String {
+    let mut yaml = format!(
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: reviews
+spec:
+  hosts: [{HOST}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: {PORT}
+    name: grpc
+    protocol: GRPC
+  workloadSelector:
+    labels:
+      app: reviews
+"
+    );
+    for (version, port) in backends {
+        yaml.push_str(&format!(
+            "---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: reviews-{version}
+spec:
+  address: 127.0.0.1
+  ports:
+    grpc: {port}
+  labels:
+    app: reviews
+    version: {version}
+  locality: {REGION}/{ZONE}
+"
+        ));
+    }
+    yaml.push_str(
+        "---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+",
+    );
+    if let Some(simple) = load_balancer {
+        yaml.push_str(&format!("  trafficPolicy:\n    loadBalancer:\n      simple: {simple}\n"));
+    }
+    yaml.push_str(
+        "  subsets:
+  - name: v1
+    labels:
+      version: v1
+  - name: v2
+    labels:
+      version: v2
+  - name: v3
+    labels:
+      version: v3
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+  - reviews
+  http:
+  - match:
+    - headers:
+        end-user:
+          exact: jason
+    route:
+    - destination:
+        host: reviews
+        subset: v2
+  - route:
+    - destination:
+        host: reviews
+        subset: v1
+      weight: 50
+    - destination:
+        host: reviews
+        subset: v3
+      weight: 50
+",
+    );
+    yaml
+}
+
+/// Backends v1..v3, mesh-control serving the canary from its YAML, and the bootstrap files.
 pub struct Canary {
     pub backends: Vec<Backend>,
-    pub cp: ControlPlane,
+    pub cp: RunningControlPlane,
     pub dir: PathBuf,
-    /// gRPC bootstrap JSON pointing at `cp`.
+    /// gRPC bootstrap JSON pointing at `cp` with `server_uri: "127.0.0.1:PORT"`, the gRPC
+    /// target form: grpcio (grpc-core) and our client read it.
     pub bootstrap: PathBuf,
+    /// The same with `server_uri: "http://127.0.0.1:PORT"`, the only form tonic-xds
+    /// connects with; our client reads it too.
+    pub bootstrap_http: PathBuf,
     name: String,
 }
 
 impl Canary {
+    /// The canary with its [`LOAD_BALANCER`].
     pub async fn start(name: &str) -> Canary {
+        Self::start_with(name, LOAD_BALANCER).await
+    }
+
+    /// The canary with this `loadBalancer.simple` on its DestinationRule (`None`: unset).
+    pub async fn start_with(name: &str, load_balancer: Option<&str>) -> Canary {
         let mut backends = Vec::new();
         for v in ["v1", "v2", "v3"] {
             backends.push(Backend::grpc(v).await.expect("backend"));
         }
-        let cp = ControlPlane::start().await;
-        let cache = &cp.cache;
-        let cluster = |v: &str| istio_cluster_name(HOST, PORT, v);
-        cache.set(LISTENER, LISTENER_NAME, listener(LISTENER_NAME, LISTENER_NAME));
-        let domains = [
-            HOST,
-            LISTENER_NAME,
-            "reviews",
-            "reviews:9080",
-            "reviews.default",
-            "reviews.default:9080",
-            "reviews.default.svc",
-            "reviews.default.svc:9080",
-        ];
-        let routes = vec![
-            route_header("end-user", "jason", &cluster("v2")),
-            route_weighted(&[(&cluster("v1"), 50), (&cluster("v3"), 50)]),
-        ];
-        cache.set(ROUTE, LISTENER_NAME, route_config(LISTENER_NAME, &domains, routes));
-        for b in &backends {
-            let c = cluster(b.state().name());
-            cache.set(CLUSTER, &c, cluster_eds(&c));
-            cache.set(ENDPOINT, &c, endpoints_in_locality(&c, "us-east1", "us-east1-b", &[b.addr()]));
-        }
-
         let dir = std::env::temp_dir().join(format!("mesh-interop-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let bootstrap = dir.join("bootstrap.json");
-        let mut canary = Canary { backends, cp, dir, bootstrap, name: name.to_string() };
-        canary.bootstrap = canary.write_bootstrap("bootstrap.json", &canary.cp.addr.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        // The Istio YAML in a directory of its own: mesh-control watches it, and the
+        // bootstrap files written beside it are no configuration.
+        let config = dir.join("istio");
+        std::fs::create_dir_all(&config).expect("temp dir");
+        let versions: Vec<(&str, u16)> = backends.iter().map(|b| (b.state().name(), b.addr().port())).collect();
+        std::fs::write(config.join("reviews.yaml"), istio_yaml(&versions, load_balancer))
+            .expect("write the Istio YAML");
+        let cp = mesh_control::ControlPlane::builder()
+            .config_paths(vec![config])
+            .xds_addr("127.0.0.1:0".parse().expect("addr"))
+            .admin_addr("127.0.0.1:0".parse().expect("addr"))
+            .shutdown_grace(Duration::from_millis(100))
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("mesh-control rejects the canary's YAML: {e}"));
+        let status = cp.subscribe().borrow().clone();
+        assert!(
+            status.errors.is_empty() && status.warnings.is_empty(),
+            "the canary's YAML loads and translates cleanly: errors {:?}, warnings {:?}",
+            status.errors,
+            status.warnings
+        );
+        let xds_addr = cp.xds_addr();
+        let mut canary = Canary {
+            backends,
+            cp,
+            bootstrap: dir.join("bootstrap.json"),
+            bootstrap_http: dir.join("bootstrap-http.json"),
+            dir,
+            name: name.to_string(),
+        };
+        canary.bootstrap = canary.write_bootstrap("bootstrap.json", &xds_addr.to_string());
+        canary.bootstrap_http = canary.write_bootstrap("bootstrap-http.json", &format!("http://{xds_addr}"));
         canary
     }
 
@@ -110,7 +231,7 @@ impl Canary {
             "node": {
                 "id": format!("sidecar~127.0.0.1~{name}-client.default~default.svc.cluster.local"),
                 "cluster": format!("{name}-client"),
-                "locality": { "region": "us-east1", "zone": "us-east1-b" },
+                "locality": { "region": REGION, "zone": ZONE },
             },
         });
         serde_json::to_string_pretty(&json).expect("json")
@@ -121,6 +242,21 @@ impl Canary {
         let path = self.dir.join(file);
         std::fs::write(&path, self.bootstrap_json_for(server_uri)).expect("write bootstrap");
         path
+    }
+
+    /// A low-level control plane (`mesh_testkit::ControlPlane`, a bare snapshot cache)
+    /// serving a copy of every resource mesh-control translated from the YAML, for tests
+    /// that serve something no Istio configuration produces (they edit its cache).
+    pub async fn hand_served_copy(&self) -> mesh_testkit::ControlPlane {
+        let copy = mesh_testkit::ControlPlane::start().await;
+        let served = self.cp.cache();
+        for type_url in [CLUSTER, ENDPOINT, LISTENER, ROUTE] {
+            for name in served.names(type_url) {
+                let resource = served.get(type_url, &name).expect("listed resource");
+                copy.cache.set(type_url, &name, resource);
+            }
+        }
+        copy
     }
 }
 
@@ -248,7 +384,8 @@ where
     out
 }
 
-/// Our client, configured by a bootstrap file (the canary's: `&canary.bootstrap`).
+/// Our client, configured by a bootstrap file (the canary's: `&canary.bootstrap` or
+/// `&canary.bootstrap_http`).
 pub async fn mesh_tally(bootstrap: &Path) -> Tally {
     let bootstrap = match mesh_xds::bootstrap::Bootstrap::from_file(bootstrap) {
         Ok(b) => b,

@@ -22,16 +22,22 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::cluster::v3::LoadBalancingPolicy;
 use envoy_types::pb::envoy::config::cluster::v3::cluster::{
     ClusterDiscoveryType, DiscoveryType, EdsClusterConfig, LbConfig, LbPolicy, RingHashLbConfig,
 };
+use envoy_types::pb::envoy::config::cluster::v3::load_balancing_policy::Policy;
 use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
+use envoy_types::pb::envoy::config::core::v3::TypedExtensionConfig;
+use envoy_types::pb::envoy::extensions::load_balancing_policies::least_request::v3::LeastRequest;
+use envoy_types::pb::envoy::extensions::load_balancing_policies::random::v3::Random;
+use envoy_types::pb::envoy::extensions::load_balancing_policies::round_robin::v3::RoundRobin;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_options::explicit_http_config::ProtocolConfig;
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_options::{
     ExplicitHttpConfig, UpstreamProtocolOptions,
 };
-use envoy_types::pb::google::protobuf::UInt64Value;
+use envoy_types::pb::google::protobuf::{Any, UInt32Value, UInt64Value};
 use mesh_core::duration::parse_duration;
 use prost::Name;
 
@@ -121,7 +127,7 @@ pub(crate) fn cluster(
 
 fn load_balancing(c: &mut Cluster, lb: Option<&LoadBalancerSettings>) {
     let Some(lb) = lb else {
-        c.lb_policy = LbPolicy::LeastRequest as i32;
+        c.load_balancing_policy = Some(preferring(least_request()));
         return;
     };
     if let Some(ch) = &lb.consistent_hash {
@@ -138,11 +144,37 @@ fn load_balancing(c: &mut Cluster, lb: Option<&LoadBalancerSettings>) {
         }));
         return;
     }
-    c.lb_policy = match lb.simple {
-        Some(SimpleLb::RoundRobin) => LbPolicy::RoundRobin,
-        Some(SimpleLb::Random) => LbPolicy::Random,
-        _ => LbPolicy::LeastRequest,
-    } as i32;
+    match lb.simple {
+        Some(SimpleLb::RoundRobin) => c.lb_policy = LbPolicy::RoundRobin as i32,
+        Some(SimpleLb::Random) => {
+            c.load_balancing_policy =
+                Some(preferring(("envoy.load_balancing_policies.random", pack(&Random::default()))))
+        }
+        _ => c.load_balancing_policy = Some(preferring(least_request())),
+    }
+}
+
+fn least_request() -> (&'static str, Any) {
+    (
+        "envoy.load_balancing_policies.least_request",
+        pack(&LeastRequest { choice_count: Some(UInt32Value { value: 2 }), ..Default::default() }),
+    )
+}
+
+/// `policy`, then round robin: gRPC clients take the first policy they support (gRFC
+/// A52), and some (grpcio 1.85) support neither least-request nor random — nor the
+/// legacy `lb_policy` enum values for them, which they reject. `lb_policy` is left at
+/// its default, ROUND_ROBIN, for clients that predate A52.
+fn preferring((name, config): (&'static str, Any)) -> LoadBalancingPolicy {
+    let policy = |name: &str, typed_config: Any| Policy {
+        typed_extension_config: Some(TypedExtensionConfig { name: name.to_string(), typed_config: Some(typed_config) }),
+    };
+    LoadBalancingPolicy {
+        policies: vec![
+            policy(name, config),
+            policy("envoy.load_balancing_policies.round_robin", pack(&RoundRobin::default())),
+        ],
+    }
 }
 
 /// Whether every label of a selector is carried.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use mesh_core::Snapshot;
 use mesh_core::route::RouteTable;
 
-use super::state::Cache;
+use super::state::{Cache, Entry};
 use crate::translate::{self, ClusterDiscovery, Resource, RouteSource};
 use crate::type_url;
 
@@ -88,6 +88,10 @@ pub(crate) fn assemble(listener: &str, cache: &Cache, dns: &DnsCache) -> Assembl
     let Some(Resource::Listener(lc)) = cache.value(type_url::LISTENER, listener).map(|r| &**r) else {
         return match entry {
             Some(e) if e.does_not_exist => Assembled::Missing(format!("listener {listener:?} does not exist")),
+            Some(e) if e.error.is_some() => Assembled::Missing(format!(
+                "listener {listener:?} was rejected: {}",
+                e.error.as_ref().map(ToString::to_string).unwrap_or_default()
+            )),
             _ => Assembled::Pending,
         };
     };
@@ -100,7 +104,7 @@ pub(crate) fn assemble(listener: &str, cache: &Cache, dns: &DnsCache) -> Assembl
                 rc
             }
             _ => {
-                let dne = cache.get(type_url::ROUTE).entries.get(name).is_some_and(|e| e.does_not_exist);
+                let dne = cache.get(type_url::ROUTE).entries.get(name).is_some_and(Entry::unusable);
                 return if dne {
                     Assembled::Missing(format!("route configuration {name:?} does not exist"))
                 } else {
@@ -112,7 +116,9 @@ pub(crate) fn assemble(listener: &str, cache: &Cache, dns: &DnsCache) -> Assembl
     // Publish only complete configurations: every cluster the routes name, and its
     // endpoints, must have arrived or be known not to exist. Otherwise requests would
     // fail in the window between RDS and CDS/EDS (gRPC queues them instead).
-    let dne = |t: &str, n: &str| cache.get(t).entries.get(n).is_some_and(|e| e.does_not_exist);
+    // Known missing, or rejected with no earlier good value (gRPC reports such a
+    // resource at once rather than waiting for the does-not-exist timer).
+    let dne = |t: &str, n: &str| cache.get(t).entries.get(n).is_some_and(Entry::unusable);
     let mut clusters = Vec::new();
     for name in &rc.cluster_names {
         let Some(Resource::Cluster(cc)) = cache.value(type_url::CLUSTER, name).map(|r| &**r) else {

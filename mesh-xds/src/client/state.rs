@@ -39,6 +39,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// No value to use: the server says it does not exist, or its only version was
+    /// rejected.
+    pub(crate) fn unusable(&self) -> bool {
+        self.value.is_none() && (self.does_not_exist || self.error.is_some())
+    }
+
     fn new() -> Self {
         Self {
             value: None,
