@@ -1,75 +1,111 @@
-//! End-to-end overhead of the mesh client stack against a bare tonic channel, on loopback,
-//! in the same process and the same run.
+//! End-to-end overhead of the mesh client stack, on loopback, in the same process and the
+//! same run, in two comparisons against one real tonic `Echo` backend. Every client is a
+//! plain `EchoClient`.
 //!
-//! One real tonic `Echo` backend; two clients of it, both a plain `EchoClient`:
+//! 1. Against a bare tonic channel:
+//!    - **bare**: `tonic::transport::Channel` straight to the backend's address;
+//!    - **mesh**: a `MeshChannel` with one virtual host, one route and one single-endpoint
+//!      cluster, so every request passes route → fault → timeout → retry → cluster →
+//!      balance → endpoint but has nothing to choose.
+//! 2. Against tonic-xds, both on `xds:///echo.default.svc.cluster.local:<backend port>`
+//!    served by mesh-control (started in-process on a temp dir holding one WorkloadEntry,
+//!    `app: echo`, for the backend: the implicit service), both from the same bootstrap:
+//!    - **tonic-xds**: tonic-xds's channel (tower's p2c balancer behind a `Buffer`, over
+//!      one tonic `Channel` per endpoint);
+//!    - **mesh-xds**: `MeshChannel::from_xds` (per-request routing, mesh-control's route
+//!      carries Istio's default retry policy, which tonic-xds applies too).
 //!
-//! - **bare**: `tonic::transport::Channel` straight to the backend's address;
-//! - **mesh**: a `MeshChannel` with one virtual host, one route and one single-endpoint
-//!   cluster, so every request passes route → fault → timeout → retry → cluster →
-//!   balance → endpoint but has nothing to choose.
+//! In each comparison the workload is unary calls with a 1 KiB payload, `CONCURRENCY` in
+//! flight, run in interleaved rounds after a warm-up: even rounds baseline then mesh, odd
+//! rounds mesh then baseline, so that drift (CPU frequency, page cache, the allocator's
+//! state) hits both alike. Every latency is kept and sorted at the end. CPU per request
+//! is the process's user + system time over the round (from `/proc/self/stat`) divided
+//! by the calls; the backend runs in this process too, so that figure includes the
+//! server's share, which is the same for both clients — the difference between them is
+//! the client's cost. The second comparison runs after the first, on the same backend,
+//! and its setup is made only then, so the first runs exactly as it would alone.
 //!
-//! The workload is unary calls with a 1 KiB payload, `CONCURRENCY` in flight, run in
-//! interleaved rounds after a warm-up: even rounds bare then mesh, odd rounds mesh then
-//! bare, so that drift (CPU frequency, page cache, the allocator's state) hits both
-//! alike. Every latency is kept and sorted at the end. CPU per request is the process's
-//! user + system time over the round (from `/proc/self/stat`) divided by the calls; the
-//! backend runs in this process too, so that figure includes the server's share, which
-//! is the same for both clients — the difference between them is the client's cost.
-//!
-//! It ends with one machine-readable line (ratios are mesh / bare; targets: throughput
-//! ≥ 0.95, p99 ≤ 1.10):
+//! It ends with two machine-readable lines, the second comparison's then the first's:
 //!
 //! ```text
+//! overhead_vs_tonic_xds: throughput_ratio=<mesh/tonic-xds> p99_ratio=<mesh/tonic-xds>
 //! overhead: throughput_ratio=<mesh/bare> p99_ratio=<mesh/bare> cpu_us_per_req_mesh=<x> cpu_us_per_req_bare=<y>
 //! ```
 //!
+//! Targets: against bare, throughput ≥ 0.95 and p99 ≤ 1.10; against tonic-xds, throughput
+//! ≥ 1 and p99 < 1.
+//!
 //! Run with `cargo bench --bench overhead`. `OVERHEAD_ROUNDS` (default 20) and
-//! `OVERHEAD_CALLS` (calls per client per round, default 5000) shrink or grow the run.
+//! `OVERHEAD_CALLS` (calls per client per round, default 5000) shrink or grow both
+//! comparisons.
 //! Short, many rounds keep the comparison fair on a shared machine: a burst of outside
 //! load lands on both clients' rounds rather than on one client's long stretch.
-//! Without `--bench` (as under `cargo test --benches`) it does one short round as a smoke
-//! test.
+//! Without `--bench` (as under `cargo test --benches`) it does one short round of each as
+//! a smoke test.
 
 // A bench binary reports on stdout, as a binary would.
 #![allow(clippy::print_stdout)]
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use mesh::xds::bootstrap::Bootstrap;
+use mesh::xds::client::{ClientOptions, XdsClient};
 use mesh::{BoxError, ConfigHandle, MeshChannel};
+use mesh_control::runtime::RunningControlPlane;
 use mesh_testkit::{Backend, EchoClient, EchoReply, EchoRequest};
 use tonic::transport::{Channel, Endpoint};
+use tonic_xds::{BootstrapConfig, XdsChannelBuilder, XdsChannelConfig, XdsChannelGrpc, XdsUri};
 
 const CONCURRENCY: usize = 32;
 const PAYLOAD: usize = 1024;
 /// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on every Linux ABI).
 const TICKS_PER_SEC: f64 = 100.0;
 
-/// The two clients under comparison.
+/// Bound on the first call through an xDS channel (resolution + first connection).
+const FIRST_CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The transports under comparison.
 #[derive(Clone)]
-enum Client {
+enum Transport {
     Bare(EchoClient<Channel>),
     Mesh(EchoClient<MeshChannel>),
+    TonicXds(EchoClient<XdsChannelGrpc>),
+}
+
+/// A client under comparison, with the name it is reported under.
+#[derive(Clone)]
+struct Client {
+    name: &'static str,
+    transport: Transport,
 }
 
 impl Client {
-    fn name(&self) -> &'static str {
-        match self {
-            Client::Bare(_) => "bare",
-            Client::Mesh(_) => "mesh",
-        }
-    }
-
     async fn echo(&mut self, payload: Bytes) -> Result<tonic::Response<EchoReply>, tonic::Status> {
         let req = EchoRequest { payload };
-        match self {
-            Client::Bare(c) => c.echo(req).await,
-            Client::Mesh(c) => c.echo(req).await,
+        match &mut self.transport {
+            Transport::Bare(c) => c.echo(req).await,
+            Transport::Mesh(c) => c.echo(req).await,
+            Transport::TonicXds(c) => tonic_xds_echo(c, req).await,
         }
     }
+}
+
+/// tonic-xds's call, boxed: spawned directly, its future hits rustc's "implementation of
+/// `From` is not general enough" (the auto-trait check of a generator loses the `'static`
+/// of its `BoxError`); a `dyn Future + Send` made outside the generator proves `Send` here.
+/// One allocation per call, noise next to a round trip.
+fn tonic_xds_echo(
+    client: &mut EchoClient<XdsChannelGrpc>,
+    req: EchoRequest,
+) -> Pin<Box<dyn Future<Output = Result<tonic::Response<EchoReply>, tonic::Status>> + Send + '_>> {
+    Box::pin(client.echo(req))
 }
 
 /// Everything measured for one client, summed over the rounds.
@@ -109,7 +145,7 @@ async fn round(client: &Client, calls: usize, totals: &mut Totals) {
                         Ok(_) => latencies.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX)),
                         Err(status) => {
                             if failures == 0 {
-                                println!("{} call failed: {status}", client.name());
+                                println!("{} call failed: {status}", client.name);
                             }
                             failures += 1;
                         }
@@ -207,62 +243,206 @@ fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok()?.parse().ok()
 }
 
-async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
-    let backend = Backend::grpc("echo").await?;
-    let addr = backend.addr();
-    let bare = Client::Bare(EchoClient::new(Endpoint::from_shared(format!("http://{addr}"))?.connect().await?));
-    let config = ConfigHandle::new(mesh::core::config::from_yaml(&mesh_config(&addr.to_string()))?);
-    let mesh = Client::Mesh(EchoClient::new(MeshChannel::builder(config).authority("echo:50051")?.build()));
-    println!(
-        "backend on {addr}; {rounds} rounds x {calls} calls per client, {CONCURRENCY} in flight, {PAYLOAD} B payload"
-    );
+/// What one comparison measured: the baseline's and mesh's totals over the rounds, and
+/// the failures of the warm-up.
+struct Comparison {
+    base: Totals,
+    mesh: Totals,
+    warmup_failures: usize,
+}
 
+impl Comparison {
+    fn failures(&self) -> usize {
+        self.warmup_failures + self.base.failures + self.mesh.failures
+    }
+    /// Throughput and p99 of mesh over the baseline's, over all the rounds.
+    fn ratios(&mut self) -> (f64, f64) {
+        let p99 = |t: &mut Totals| {
+            t.latencies_us.sort_unstable();
+            f64::from(quantile(&t.latencies_us, 0.99).max(1))
+        };
+        (self.mesh.rps() / self.base.rps(), p99(&mut self.mesh) / p99(&mut self.base))
+    }
+}
+
+/// Warms both clients up, runs `rounds` interleaved rounds of `calls` calls per client
+/// (even rounds `base` first, odd rounds `mesh` first), printing a line per round, then
+/// the median ratios and both clients' summaries.
+async fn compare(base: &Client, mesh: &Client, rounds: usize, calls: usize) -> Comparison {
     let mut scratch = Totals::default();
-    for client in [&bare, &mesh] {
+    for client in [base, mesh] {
         round(client, calls.min(2_000), &mut scratch).await;
     }
-    let (mut bare_totals, mut mesh_totals) = (Totals::default(), Totals::default());
-    println!("round  order      bare_rps  mesh_rps  ratio  bare_p99_us  mesh_p99_us  ratio");
+    let (b, m) = (base.name, mesh.name);
+    let (b_order, m_order) = (format!("{b},{m}"), format!("{m},{b}"));
+    // Columns as wide as their headers, and at least as wide as the first comparison's.
+    let heads = [format!("{b}_rps"), format!("{m}_rps"), format!("{b}_p99_us"), format!("{m}_p99_us")];
+    let (w0, w1) = (heads[0].len().max(8), heads[1].len().max(8));
+    let (w2, w3, wo) = (heads[2].len().max(11), heads[3].len().max(11), b_order.len());
+    let [h0, h1, h2, h3] = &heads;
+    println!("round  {:<wo$}  {h0:>w0$}  {h1:>w1$}  ratio  {h2:>w2$}  {h3:>w3$}  ratio", "order");
+    let (mut base_totals, mut mesh_totals) = (Totals::default(), Totals::default());
     let (mut rps_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
     for r in 0..rounds {
-        let (b_mark, m_mark) = (bare_totals.mark(), mesh_totals.mark());
+        let (b_mark, m_mark) = (base_totals.mark(), mesh_totals.mark());
         if r % 2 == 0 {
-            round(&bare, calls, &mut bare_totals).await;
-            round(&mesh, calls, &mut mesh_totals).await;
+            round(base, calls, &mut base_totals).await;
+            round(mesh, calls, &mut mesh_totals).await;
         } else {
-            round(&mesh, calls, &mut mesh_totals).await;
-            round(&bare, calls, &mut bare_totals).await;
+            round(mesh, calls, &mut mesh_totals).await;
+            round(base, calls, &mut base_totals).await;
         }
-        let ((b_rps, b_p99), (m_rps, m_p99)) = (bare_totals.since(b_mark), mesh_totals.since(m_mark));
+        let ((b_rps, b_p99), (m_rps, m_p99)) = (base_totals.since(b_mark), mesh_totals.since(m_mark));
         rps_ratios.push(m_rps / b_rps);
         p99_ratios.push(f64::from(m_p99) / f64::from(b_p99.max(1)));
-        let order = if r % 2 == 0 { "bare,mesh" } else { "mesh,bare" };
+        let order = if r % 2 == 0 { &b_order } else { &m_order };
         println!(
-            "{r:>5}  {order}  {b_rps:>8.0}  {m_rps:>8.0}  {:.3}  {b_p99:>11}  {m_p99:>11}  {:.3}",
+            "{r:>5}  {order}  {b_rps:>w0$.0}  {m_rps:>w1$.0}  {:.3}  {b_p99:>w2$}  {m_p99:>w3$}  {:.3}",
             m_rps / b_rps,
             f64::from(m_p99) / f64::from(b_p99.max(1))
         );
     }
     // Less sensitive to a burst of outside load than the totals below.
     println!(
-        "median of rounds (mesh/bare): throughput {:.3}, p99 {:.3}",
+        "median of rounds ({m}/{b}): throughput {:.3}, p99 {:.3}",
         median(&mut rps_ratios),
         median(&mut p99_ratios)
     );
-    println!("{}", bare_totals.summary("bare"));
-    println!("{}", mesh_totals.summary("mesh"));
-    let failures = scratch.failures + bare_totals.failures + mesh_totals.failures;
+    println!("{}", base_totals.summary(b));
+    println!("{}", mesh_totals.summary(m));
+    Comparison { base: base_totals, mesh: mesh_totals, warmup_failures: scratch.failures }
+}
+
+/// Istio configuration for the one Echo backend: a WorkloadEntry labelled `app: echo`,
+/// whose implicit service is `echo.default.svc.cluster.local` with the backend's port,
+/// named `grpc`.
+fn istio_config(port: u16) -> String {
+    format!(
+        r#"apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: echo-v1
+  namespace: default
+spec:
+  address: 127.0.0.1
+  ports:
+    grpc: {port}
+  labels:
+    app: echo
+    version: v1
+"#
+    )
+}
+
+/// gRPC's bootstrap JSON (gRFC A27) for ADS on `xds`. `server_uri` is a URL, the only form
+/// tonic-xds 0.1 connects with (see `tests/interop_tonic_xds.rs`); ours reads it too.
+fn bootstrap_json(xds: SocketAddr) -> String {
+    serde_json::json!({
+        "xds_servers": [{
+            "server_uri": format!("http://{xds}"),
+            "channel_creds": [{ "type": "insecure" }],
+            "server_features": ["xds_v3"],
+        }],
+        "node": {
+            "id": "sidecar~127.0.0.1~overhead-client.default~default.svc.cluster.local",
+            "cluster": "overhead-client",
+        },
+    })
+    .to_string()
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The second comparison's setup: mesh-control serving `backend`, and both xDS clients.
+struct XdsSetup {
+    target: String,
+    // Kept alive for the channels; dropped before the directory.
+    _mesh_xds: XdsClient,
+    tonic_xds: Client,
+    mesh: Client,
+    cp: RunningControlPlane,
+    _dir: TempDir,
+}
+
+impl XdsSetup {
+    async fn start(backend: SocketAddr) -> Result<XdsSetup, BoxError> {
+        let dir = TempDir(std::env::temp_dir().join(format!("mesh-overhead-{}", std::process::id())));
+        let istio = dir.0.join("istio");
+        std::fs::create_dir_all(&istio)?;
+        std::fs::write(istio.join("echo.yaml"), istio_config(backend.port()))?;
+        let cp = mesh_control::ControlPlane::builder()
+            .config_paths(vec![istio])
+            .xds_addr("127.0.0.1:0".parse()?)
+            .admin_addr("127.0.0.1:0".parse()?)
+            .start()
+            .await?;
+        // Outside the watched directory: both clients read the same file.
+        let bootstrap_path = dir.0.join("bootstrap.json");
+        std::fs::write(&bootstrap_path, bootstrap_json(cp.xds_addr()))?;
+        let target = format!("xds:///echo.default.svc.cluster.local:{}", backend.port());
+
+        let tonic_xds = XdsChannelBuilder::new(
+            XdsChannelConfig::new(XdsUri::parse(&target)?)
+                .with_bootstrap(BootstrapConfig::from_json(&std::fs::read_to_string(&bootstrap_path)?)?),
+        )
+        .build_grpc_channel()?;
+        let tonic_xds = Client { name: "tonic-xds", transport: Transport::TonicXds(EchoClient::new(tonic_xds)) };
+
+        let mesh_xds = XdsClient::from_bootstrap(&Bootstrap::from_file(&bootstrap_path)?, ClientOptions::default())?;
+        let mesh = tokio::time::timeout(FIRST_CALL_TIMEOUT, MeshChannel::from_xds(&mesh_xds, &target)).await.map_err(
+            |_| format!("MeshChannel::from_xds({target}): no configuration within {FIRST_CALL_TIMEOUT:?}"),
+        )??;
+        let mesh = Client { name: "mesh-xds", transport: Transport::Mesh(EchoClient::new(mesh)) };
+
+        // Both must answer before the warm-up: a setup error, not a slow round.
+        for client in [&tonic_xds, &mesh] {
+            let mut client = client.clone();
+            tokio::time::timeout(FIRST_CALL_TIMEOUT, client.echo(Bytes::from_static(b"ping")))
+                .await
+                .map_err(|_| format!("{}: no answer on {target} within {FIRST_CALL_TIMEOUT:?}", client.name))?
+                .map_err(|status| format!("{}: first call on {target}: {status}", client.name))?;
+        }
+        Ok(XdsSetup { target, _mesh_xds: mesh_xds, tonic_xds, mesh, cp, _dir: dir })
+    }
+}
+
+async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
+    let backend = Backend::grpc("echo").await?;
+    let addr = backend.addr();
+    let bare = Endpoint::from_shared(format!("http://{addr}"))?.connect().await?;
+    let bare = Client { name: "bare", transport: Transport::Bare(EchoClient::new(bare)) };
+    let config = ConfigHandle::new(mesh::core::config::from_yaml(&mesh_config(&addr.to_string()))?);
+    let mesh = MeshChannel::builder(config).authority("echo:50051")?.build();
+    let mesh = Client { name: "mesh", transport: Transport::Mesh(EchoClient::new(mesh)) };
+    println!(
+        "backend on {addr}; {rounds} rounds x {calls} calls per client, {CONCURRENCY} in flight, {PAYLOAD} B payload"
+    );
+    let mut vs_bare = compare(&bare, &mesh, rounds, calls).await;
+
+    // Set up after the first comparison, which thus runs exactly as it did alone.
+    let xds = XdsSetup::start(addr).await?;
+    println!("\n{} via mesh-control on {}", xds.target, xds.cp.xds_addr());
+    let mut vs_tonic_xds = compare(&xds.tonic_xds, &xds.mesh, rounds, calls).await;
+
+    let failures = vs_bare.failures() + vs_tonic_xds.failures();
     if failures > 0 {
         println!("FAILED: {failures} call(s) did not succeed");
         return Ok(ExitCode::FAILURE);
     }
-    let p99 = |t: &Totals| f64::from(quantile(&t.latencies_us, 0.99).max(1));
+    let (rps, p99) = vs_tonic_xds.ratios();
+    println!("overhead_vs_tonic_xds: throughput_ratio={rps:.3} p99_ratio={p99:.3}");
+    let (rps, p99) = vs_bare.ratios();
     println!(
-        "overhead: throughput_ratio={:.3} p99_ratio={:.3} cpu_us_per_req_mesh={:.1} cpu_us_per_req_bare={:.1}",
-        mesh_totals.rps() / bare_totals.rps(),
-        p99(&mesh_totals) / p99(&bare_totals),
-        mesh_totals.cpu_us_per_req(),
-        bare_totals.cpu_us_per_req()
+        "overhead: throughput_ratio={rps:.3} p99_ratio={p99:.3} cpu_us_per_req_mesh={:.1} cpu_us_per_req_bare={:.1}",
+        vs_bare.mesh.cpu_us_per_req(),
+        vs_bare.base.cpu_us_per_req()
     );
     Ok(ExitCode::SUCCESS)
 }
