@@ -132,7 +132,9 @@ fn service_entries_become_listeners_clusters_and_endpoints() {
     // Port mapping: the endpoint's own port for the name, else targetPort, else the port.
     assert_eq!(addresses(&r, "outbound|80||payments.shop.internal"), [addr("10.1.0.1:8080"), addr("10.1.0.2:9999")]);
     assert_eq!(addresses(&r, "outbound|7070|v2|payments.shop.internal"), [addr("10.1.0.2:7070")]);
-    assert_eq!(endpoints(&r, "outbound|80|v2|payments.shop.internal").endpoints[0].weight(), 5);
+    // Weight 5, alone in its locality (locality weight 5): the client scales a
+    // locality's share by 1024 (mesh-xds translate/endpoints.rs), so 5 × 5/5 × 1024.
+    assert_eq!(endpoints(&r, "outbound|80|v2|payments.shop.internal").endpoints[0].weight(), 5 * 1024);
     // Selected WorkloadEntries: same namespace only.
     assert_eq!(addresses(&r, "outbound|8080||inventory.shop.svc.cluster.local"), [addr("10.2.0.1:8080")]);
     // DNS: resolved by the client, no EDS.
