@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use mesh_core::retry::{AttemptOutcome, RetryPolicy};
+use mesh_core::retry::AttemptOutcome;
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
 use tower_layer::Layer;
@@ -100,22 +100,25 @@ where
 
     fn call(&mut self, req: Request<RequestBody>) -> Self::Future {
         let Some(d) = req.extensions().get::<RouteDecision>() else { return Staged::inner(self.inner.call(req)) };
-        let Some(policy) = d.route().action().retry.clone() else { return Staged::inner(self.inner.call(req)) };
-        let cluster = d.destination().cluster.clone();
-        let budget = d.resolved.budget(&cluster).cloned();
+        if d.route().action().retry.is_none() {
+            return Staged::inner(self.inner.call(req));
+        }
+        // The decision (one Arc) carries the policy and the cluster name: nothing of the
+        // route is copied per request.
+        let decision = d.clone();
+        let budget = d.resolved.budget(&d.destination().cluster).cloned();
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = req.into_parts();
         let template = ReplayBody::new(body.into_boxed(), self.replay_cap);
-        Staged::boxed(Attempts { inner, policy, budget, cluster, parts, template }.run())
+        Staged::boxed(Attempts { inner, decision, budget, parts, template }.run())
     }
 }
 
 struct Attempts<S> {
     inner: S,
-    policy: RetryPolicy,
+    decision: RouteDecision,
     budget: Option<Arc<TpsBudget>>,
-    cluster: String,
     parts: http::request::Parts,
     template: ReplayBody,
 }
@@ -126,6 +129,13 @@ where
     S::Future: Send + 'static,
 {
     async fn run(mut self) -> StageResult {
+        // A second handle on the decision, so the policy can be borrowed while `self`
+        // is used mutably; `call` only builds `Attempts` for routes with a policy.
+        let decision = self.decision.clone();
+        let Some(policy) = decision.route().action().retry.as_ref() else {
+            let body = self.template.try_clone().map(RequestBody::replay).unwrap_or_default();
+            return self.attempt(body, None).await;
+        };
         if let Some(b) = &self.budget {
             b.deposit();
         }
@@ -136,9 +146,9 @@ where
                 Some(b) => RequestBody::replay(b),
                 None => return Err(MeshError::RequestBody("request body could not be replayed".into())),
             };
-            let result = self.attempt(this_body).await;
+            let result = self.attempt(this_body, policy.per_try_timeout()).await;
             let Some(outcome) = outcome(&result) else { return result };
-            if outcome.is_success() || !self.policy.should_retry(outcome) || retries >= self.policy.max_retries() {
+            if outcome.is_success() || !policy.should_retry(outcome) || retries >= policy.max_retries() {
                 return result;
             }
             let Some(next) = self.template.try_clone() else {
@@ -148,14 +158,15 @@ where
             if let Some(b) = &self.budget
                 && !b.withdraw()
             {
-                tracing::debug!(cluster = %self.cluster, ?outcome, "not retried: retry budget exhausted");
+                let cluster = self.decision.destination().cluster.clone();
+                tracing::debug!(%cluster, ?outcome, "not retried: retry budget exhausted");
                 return match result {
                     Ok(res) => Ok(res),
-                    Err(last) => Err(MeshError::BudgetExhausted { cluster: self.cluster, last: Box::new(last) }),
+                    Err(last) => Err(MeshError::BudgetExhausted { cluster, last: Box::new(last) }),
                 };
             }
             drop(result);
-            let wait = self.policy.backoff().delay(retries, fastrand::u64(..));
+            let wait = policy.backoff().delay(retries, fastrand::u64(..));
             tracing::debug!(?outcome, retry = retries + 1, ?wait, "retrying");
             tokio::time::sleep(wait).await;
             retries += 1;
@@ -163,7 +174,7 @@ where
         }
     }
 
-    async fn attempt(&mut self, body: RequestBody) -> StageResult {
+    async fn attempt(&mut self, body: RequestBody, per_try: Option<std::time::Duration>) -> StageResult {
         let mut req = Request::new(body);
         *req.method_mut() = self.parts.method.clone();
         *req.uri_mut() = self.parts.uri.clone();
@@ -175,7 +186,6 @@ where
         // retry policy may not list, turning a retriable per-try timeout into a final
         // error. Cancelling the stream at the per-try deadline stops the server's work
         // all the same.
-        let per_try = self.policy.per_try_timeout();
         let try_deadline = per_try.map(|t| Instant::now() + t);
         let mut svc = self.inner.clone();
         let call = async move {
