@@ -250,7 +250,7 @@ spec:
     headers:
       request:
         set: {x-mesh: 'yes'}
-    rewrite: {uri: /v2}
+    rewrite: {uriRegexRewrite: {match: '^/a', rewrite: /b}}
     route:
     - destination: {host: reviews}
 ";
@@ -258,18 +258,30 @@ spec:
     let name = "reviews.default.svc.cluster.local:9080";
     let e = match decode(type_url::ROUTE, r.get(type_url::ROUTE, name).expect("routes")).result {
         Err(e) => e,
-        Ok(Resource::Route(_)) | Ok(_) => panic!("our client rejects header manipulation today"),
+        Ok(Resource::Route(_)) | Ok(_) => panic!("our client rejects regex rewrites"),
     };
-    assert_eq!(e.field, "virtual_hosts[0].routes[0].request_headers_to_add");
+    assert_eq!(e.field, "virtual_hosts[0].routes[0].route.regex_rewrite");
     assert_eq!(rejected(&r).len(), 1, "only that route configuration");
     assert_eq!(
         r.warnings.iter().filter(|w| w.starts_with("VirtualService default/reviews: ")).cloned().collect::<Vec<_>>(),
         [
-            "VirtualService default/reviews: spec.http[0].headers: header manipulation is not supported by mesh clients yet (emitted; they reject the resource)",
-            "VirtualService default/reviews: spec.http[0].rewrite: rewriting is not supported by mesh clients yet (emitted; they reject the resource)",
+            "VirtualService default/reviews: spec.http[0].rewrite.uriRegexRewrite: regex rewriting is not supported by mesh clients yet (emitted; they reject the resource)",
             "VirtualService default/reviews: spec.http[0].match[0].authority: authority matching is not supported by mesh clients yet; the condition is ignored (each service's routes only see requests for that service)",
         ]
     );
+
+    // Rule-level headers, prefix/authority rewrites and redirects are honoured.
+    let vs = vs.replace("{uriRegexRewrite: {match: '^/a', rewrite: /b}}", "{uri: /v2, authority: reviews-v2}");
+    let r = translate(&config(&[("workloads.yaml", WORKLOADS), ("vs.yaml", &vs)]), &[], &TranslateOptions::default());
+    match decode(type_url::ROUTE, r.get(type_url::ROUTE, name).expect("routes")).result {
+        Ok(Resource::Route(rc)) => {
+            let a = rc.routes.virtual_hosts()[0].routes()[0].action();
+            assert_eq!(a.request_headers.sets(), &[("x-mesh".to_string(), "yes".to_string())]);
+            assert_eq!((a.prefix_rewrite.as_deref(), a.host_rewrite.as_deref()), (Some("/v2"), Some("reviews-v2")));
+        }
+        other => panic!("accepted: {other:?}"),
+    }
+    assert!(rejected(&r).is_empty());
 }
 
 #[test]

@@ -161,9 +161,10 @@ impl Backend {
 
 async fn http_handler(
     State(state): State<Arc<BackendState>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> (StatusCode, [(&'static str, String); 3], String) {
+) -> (StatusCode, [(&'static str, String); 3], HeaderMap, String) {
     let status = match state.begin().await {
         None => StatusCode::OK,
         Some(Failure::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
@@ -173,6 +174,26 @@ async fn http_handler(
     (
         status,
         [("x-served-by", state.name().to_string()), ("x-seen-host", host), ("x-body-len", body.len().to_string())],
+        seen(&uri, &headers),
         state.name().to_string(),
     )
+}
+
+/// Echoes the path and query as `x-seen-path`, and every `x-test-*` request header as
+/// `x-seen-x-test-*` (several values joined with `,`).
+fn seen(uri: &axum::http::Uri, headers: &HeaderMap) -> HeaderMap {
+    use axum::http::{HeaderName, HeaderValue};
+    let mut out = HeaderMap::new();
+    if let Some(Ok(v)) = uri.path_and_query().map(|pq| HeaderValue::from_str(pq.as_str())) {
+        out.insert("x-seen-path", v);
+    }
+    for name in headers.keys().filter(|n| n.as_str().starts_with("x-test-")) {
+        let joined: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        if let (Ok(n), Ok(v)) =
+            (HeaderName::from_bytes(format!("x-seen-{name}").as_bytes()), HeaderValue::from_str(&joined.join(",")))
+        {
+            out.insert(n, v);
+        }
+    }
+    out
 }

@@ -118,7 +118,8 @@ pub struct QueryFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionFile {
-    /// Destinations.
+    /// Destinations (none with `redirect`).
+    #[serde(default)]
     pub destinations: Vec<DestinationFile>,
     /// `istio` (weights sum to 100, the default) or `envoy` (any total).
     #[serde(default)]
@@ -132,6 +133,57 @@ pub struct ActionFile {
     /// Ring-hash inputs.
     #[serde(default)]
     pub hash_policy: Vec<HashPolicyFile>,
+    /// Request header changes.
+    pub request_headers: Option<HeadersFile>,
+    /// Response header changes.
+    pub response_headers: Option<HeadersFile>,
+    /// Path prefix and authority rewrite.
+    pub rewrite: Option<RewriteFile>,
+    /// Answer with a redirect instead of forwarding.
+    pub redirect: Option<RedirectFile>,
+}
+
+/// `request_headers` / `response_headers`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadersFile {
+    /// Replace (or add when absent).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Append.
+    #[serde(default)]
+    pub add: BTreeMap<String, String>,
+    /// Remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `rewrite`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewriteFile {
+    /// Replaces the matched prefix (prefix matches only).
+    pub prefix: Option<String>,
+    /// Replaces the authority.
+    pub authority: Option<String>,
+}
+
+/// `redirect`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectFile {
+    /// `http` or `https`.
+    pub scheme: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
+    /// Whole path.
+    pub path: Option<String>,
+    /// Replaces the matched prefix.
+    pub prefix: Option<String>,
+    /// 301 (default), 302, 303, 307, 308.
+    pub code: Option<u16>,
 }
 
 /// `destinations[]`.

@@ -9,7 +9,8 @@ use crate::lb::LbPolicy;
 use crate::matcher::{HeaderMatch, HeaderMatcher, QueryParamMatch, QueryParamMatcher, StringMatcher};
 use crate::retry::{Backoff, RetryBudgetPolicy, RetryOn, RetryPolicy};
 use crate::route::{
-    Destination, HashPolicy, PathMatch, Route, RouteAction, RouteMatch, RouteTable, VirtualHost, WeightedDestinations,
+    Destination, HashPolicy, HeaderMutation, PathMatch, Redirect, RedirectCode, RedirectPath, Route, RouteAction,
+    RouteMatch, RouteTable, VirtualHost, WeightedDestinations, validate_authority, validate_prefix_rewrite,
 };
 use crate::{ConfigError, Snapshot};
 
@@ -118,6 +119,12 @@ fn route_match(f: &MatchFile) -> Result<RouteMatch, ConfigError> {
 }
 
 fn action(f: &ActionFile) -> Result<RouteAction, ConfigError> {
+    if let Some(r) = &f.redirect {
+        if !f.destinations.is_empty() {
+            return Err(ConfigError::new("redirect", "a redirect route has no destinations"));
+        }
+        return redirect(r).and_then(RouteAction::redirect).within("redirect");
+    }
     let entries: Vec<(Destination, u32)> =
         f.destinations.iter().map(|d| (Destination::new(&d.cluster, d.subset.clone()), d.weight)).collect();
     let destinations = match f.weights.as_deref() {
@@ -142,7 +149,51 @@ fn action(f: &ActionFile) -> Result<RouteAction, ConfigError> {
                 .within(format!("hash_policy[{i}].header"))
         })
         .collect::<Result<_, _>>()?;
+    action.request_headers =
+        f.request_headers.as_ref().map(headers).transpose().within("request_headers")?.unwrap_or_default();
+    action.response_headers =
+        f.response_headers.as_ref().map(headers).transpose().within("response_headers")?.unwrap_or_default();
+    if let Some(r) = &f.rewrite {
+        if let Some(p) = &r.prefix {
+            validate_prefix_rewrite(p).within("rewrite.prefix")?;
+        }
+        if let Some(a) = &r.authority {
+            validate_authority(a).within("rewrite.authority")?;
+        }
+        action.prefix_rewrite.clone_from(&r.prefix);
+        action.host_rewrite.clone_from(&r.authority);
+    }
     Ok(action)
+}
+
+fn headers(f: &HeadersFile) -> Result<HeaderMutation, ConfigError> {
+    let mut m = HeaderMutation::new();
+    for (k, v) in &f.set {
+        m = m.set(k, v).within(format!("set.{k}"))?;
+    }
+    for (k, v) in &f.add {
+        m = m.add(k, v).within(format!("add.{k}"))?;
+    }
+    for (i, k) in f.remove.iter().enumerate() {
+        m = m.remove(k).within(format!("remove[{i}]"))?;
+    }
+    Ok(m)
+}
+
+fn redirect(f: &RedirectFile) -> Result<Redirect, ConfigError> {
+    let path = match (&f.path, &f.prefix) {
+        (Some(_), Some(_)) => return Err(ConfigError::new("", "set path or prefix, not both")),
+        (Some(p), None) => Some(RedirectPath::Path(p.clone())),
+        (None, Some(p)) => Some(RedirectPath::Prefix(p.clone())),
+        (None, None) => None,
+    };
+    Ok(Redirect {
+        scheme: f.scheme.clone(),
+        host: f.host.clone(),
+        port: f.port,
+        path,
+        code: f.code.map(RedirectCode::from_status).transpose().within("code")?.unwrap_or_default(),
+    })
 }
 
 fn retries(f: &RetriesFile) -> Result<RetryPolicy, ConfigError> {
@@ -297,5 +348,35 @@ clusters: [{ name: c, subsets: [{ name: v1, labels: { version: v1 } }] }]
 "#;
         let e = from_yaml(yaml).expect_err("unknown subset");
         assert_eq!(e.field, "virtual_hosts[0].routes[0].route.destinations[0].subset");
+    }
+
+    #[test]
+    fn rewrites_headers_and_redirects() {
+        let yaml = r#"
+virtual_hosts:
+  - name: a
+    domains: [a]
+    routes:
+      - route:
+          destinations: [{ cluster: c }]
+          request_headers: { set: { X-A: "1" }, add: { x-b: "2" }, remove: [x-c] }
+          response_headers: { remove: [server] }
+          rewrite: { prefix: /v2/, authority: "b:80" }
+      - route: { redirect: { scheme: https, code: 308 } }
+clusters: [{ name: c }]
+"#;
+        let s = from_yaml(yaml).expect("valid");
+        let routes = s.routes().virtual_hosts()[0].routes();
+        let a = routes[0].action();
+        assert_eq!(a.request_headers.sets(), &[("x-a".to_string(), "1".to_string())]);
+        assert_eq!(a.prefix_rewrite.as_deref(), Some("/v2/"));
+        assert_eq!(a.host_rewrite.as_deref(), Some("b:80"));
+        let r = routes[1].action().redirect.as_ref().expect("redirect");
+        assert_eq!(r.code.status(), 308);
+        let bad = yaml.replace("code: 308", "code: 200");
+        let e = from_yaml(&bad).expect_err("bad code");
+        assert_eq!(e.field, "virtual_hosts[0].routes[1].route.redirect.code");
+        let bad = yaml.replace("x-c", "bad header");
+        assert!(from_yaml(&bad).expect_err("bad name").field.ends_with("request_headers.remove[0]"));
     }
 }

@@ -10,6 +10,7 @@ mod header;
 mod host;
 mod string;
 
+pub(crate) use header::validate_header_name;
 pub use header::{HeaderMatch, HeaderMatcher, QueryParamMatch, QueryParamMatcher};
 pub use host::HostMatcher;
 pub use string::StringMatcher;

@@ -3,7 +3,7 @@ use std::time::Duration;
 use crate::fault::FaultPolicy;
 use crate::retry::RetryPolicy;
 
-use super::WeightedDestinations;
+use super::{HeaderMutation, Redirect, WeightedDestinations};
 
 /// What makes up the hash for consistent-hash load balancing (Envoy's `hash_policy`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,40 @@ pub struct RouteAction {
     pub fault: Option<FaultPolicy>,
     /// Hash inputs for ring-hash balancing; the first that yields a value is used.
     pub hash_policy: Vec<HashPolicy>,
+    /// Header changes to the request before it is sent (after the route is chosen).
+    pub request_headers: HeaderMutation,
+    /// Header changes to the response before it is returned.
+    pub response_headers: HeaderMutation,
+    /// Replaces the matched prefix of a prefix-matched route (Envoy `prefix_rewrite`;
+    /// ignored for other path matches). Starts with '/' or is empty.
+    pub prefix_rewrite: Option<String>,
+    /// Replaces the authority (URI and `Host`) of the request (Envoy `host_rewrite_literal`).
+    pub host_rewrite: Option<String>,
+    /// When set, the request is answered with this redirect and never forwarded;
+    /// `destinations` is then empty.
+    pub redirect: Option<Redirect>,
 }
 
 impl RouteAction {
     /// An action that sends everything to `destinations` with no policies.
     pub fn new(destinations: WeightedDestinations) -> Self {
-        Self { destinations, timeout: None, retry: None, fault: None, hash_policy: Vec::new() }
+        Self {
+            destinations,
+            timeout: None,
+            retry: None,
+            fault: None,
+            hash_policy: Vec::new(),
+            request_headers: HeaderMutation::default(),
+            response_headers: HeaderMutation::default(),
+            prefix_rewrite: None,
+            host_rewrite: None,
+            redirect: None,
+        }
+    }
+
+    /// An action that answers every request with `redirect` (no destinations).
+    pub fn redirect(redirect: Redirect) -> Result<Self, crate::ConfigError> {
+        redirect.validate()?;
+        Ok(Self { redirect: Some(redirect), ..Self::new(WeightedDestinations::none()) })
     }
 }

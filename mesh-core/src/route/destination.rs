@@ -33,6 +33,11 @@ impl WeightedDestinations {
         Self { entries: vec![(dest, 1)], cumulative: vec![1] }
     }
 
+    /// No destinations (redirect routes only; never picked from).
+    pub(crate) fn none() -> Self {
+        Self { entries: Vec::new(), cumulative: Vec::new() }
+    }
+
     /// Envoy-style weights: any total; entries of weight 0 receive nothing.
     pub fn new(entries: Vec<(Destination, u32)>) -> Result<Self, ConfigError> {
         if entries.is_empty() {

@@ -56,6 +56,11 @@ impl RouteMatch {
         Ok(Self { path, ignore_case, ..Self::any() })
     }
 
+    /// How the path is matched (a prefix is lower-cased when `ignore_case`).
+    pub fn path(&self) -> &PathMatch {
+        &self.path
+    }
+
     /// Also require header matchers.
     #[must_use]
     pub fn with_headers(mut self, headers: Vec<HeaderMatcher>) -> Self {

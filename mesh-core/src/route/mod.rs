@@ -10,9 +10,13 @@
 mod action;
 mod destination;
 mod matching;
+mod rewrite;
 mod table;
 
 pub use action::{HashPolicy, RouteAction};
 pub use destination::{Destination, WeightedDestinations};
 pub use matching::{PathMatch, RouteMatch};
+pub use rewrite::{
+    HeaderMutation, Redirect, RedirectCode, RedirectPath, rewrite_prefix, validate_authority, validate_prefix_rewrite,
+};
 pub use table::{NoRoute, Route, RouteTable, VirtualHost};

@@ -1,5 +1,5 @@
 //! `RouteAction` → [`mesh_core::route::RouteAction`]: destinations, deadline, retries,
-//! hash policy.
+//! hash policy, `prefix_rewrite` and `host_rewrite_literal`.
 //!
 //! Destinations are `cluster` or `weighted_clusters` (Envoy weights: any total). Each
 //! destination has no subset: in xDS a subset is a cluster of its own
@@ -24,7 +24,9 @@ use envoy_types::pb::envoy::config::route::v3::weighted_cluster::RandomValueSpec
 use mesh_core::fault::FaultPolicy;
 use mesh_core::matcher::{HeaderMatch, HeaderMatcher};
 use mesh_core::retry::RetryPolicy;
-use mesh_core::route::{Destination, HashPolicy, RouteAction, WeightedDestinations};
+use mesh_core::route::{
+    Destination, HashPolicy, RouteAction, WeightedDestinations, validate_authority, validate_prefix_rewrite,
+};
 
 use super::field::{At, FieldResult, reject, unsupported};
 use super::retry::retry_policy;
@@ -70,6 +72,14 @@ pub(super) fn route_action(
         .enumerate()
         .map(|(i, h)| hash_policy(h).at(format!("hash_policy[{i}]")))
         .collect::<FieldResult<_>>()?;
+    if !a.prefix_rewrite.is_empty() {
+        validate_prefix_rewrite(&a.prefix_rewrite).for_field("prefix_rewrite")?;
+        action.prefix_rewrite = Some(a.prefix_rewrite.clone());
+    }
+    if let Some(HostRewriteSpecifier::HostRewriteLiteral(h)) = &a.host_rewrite_specifier {
+        validate_authority(h).for_field("host_rewrite_literal")?;
+        action.host_rewrite = Some(h.clone());
+    }
     Ok(action)
 }
 
@@ -77,11 +87,12 @@ pub(super) fn route_action(
 #[allow(deprecated)]
 fn rejected_fields(a: &pb::RouteAction) -> FieldResult<()> {
     unsupported(a.metadata_match.is_some(), "metadata_match", "subset load balancing (metadata_match)")?;
-    unsupported(!a.prefix_rewrite.is_empty(), "prefix_rewrite", "path rewriting")?;
-    unsupported(a.regex_rewrite.is_some(), "regex_rewrite", "path rewriting")?;
+    unsupported(a.regex_rewrite.is_some(), "regex_rewrite", "regex path rewriting")?;
     unsupported(!a.path_rewrite.is_empty(), "path_rewrite", "path rewriting")?;
     unsupported(a.path_rewrite_policy.is_some(), "path_rewrite_policy", "path rewriting")?;
-    if let Some(h) = &a.host_rewrite_specifier {
+    if let Some(h) = &a.host_rewrite_specifier
+        && !matches!(h, HostRewriteSpecifier::HostRewriteLiteral(_))
+    {
         let field = match h {
             HostRewriteSpecifier::HostRewriteLiteral(_) => "host_rewrite_literal",
             HostRewriteSpecifier::AutoHostRewrite(_) => "auto_host_rewrite",
@@ -89,7 +100,7 @@ fn rejected_fields(a: &pb::RouteAction) -> FieldResult<()> {
             HostRewriteSpecifier::HostRewritePathRegex(_) => "host_rewrite_path_regex",
             HostRewriteSpecifier::HostRewrite(_) => "host_rewrite",
         };
-        return reject(field, "host rewriting is not supported");
+        return reject(field, "host rewriting other than host_rewrite_literal is not supported");
     }
     unsupported(!a.request_mirror_policies.is_empty(), "request_mirror_policies", "request mirroring")?;
     unsupported(a.hedge_policy.is_some(), "hedge_policy", "hedging")?;

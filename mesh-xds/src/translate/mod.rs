@@ -28,6 +28,7 @@ mod lb;
 mod listener;
 mod matcher;
 mod retry;
+mod rewrite;
 mod route;
 mod value;
 
@@ -39,6 +40,8 @@ mod decode_tests;
 mod istio_tests;
 #[cfg(test)]
 mod rejection_tests;
+#[cfg(test)]
+mod rewrite_tests;
 #[cfg(test)]
 mod route_props;
 #[cfg(test)]

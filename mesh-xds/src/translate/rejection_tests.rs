@@ -24,6 +24,7 @@ use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3 as pb;
 use envoy_types::pb::envoy::config::route::v3::header_matcher::HeaderMatchSpecifier;
 use envoy_types::pb::envoy::config::route::v3::query_parameter_matcher::QueryParameterMatchSpecifier;
+use envoy_types::pb::envoy::config::route::v3::redirect_action::PathRewriteSpecifier;
 use envoy_types::pb::envoy::config::route::v3::retry_policy::{RetryHostPredicate, RetryPriority};
 use envoy_types::pb::envoy::config::route::v3::route::Action;
 use envoy_types::pb::envoy::config::route::v3::route_action::hash_policy::{Cookie, PolicySpecifier};
@@ -80,7 +81,15 @@ fn the_match(rc: &mut pb::RouteConfiguration) -> &mut pb::RouteMatch {
 #[test]
 fn route_actions_other_than_forwarding() {
     let f = |s: &str| format!("{R}.{s}");
-    route_rejected(&f("redirect"), |rc| the_route(rc).action = Some(Action::Redirect(Default::default())));
+    route_rejected(&f("redirect.regex_rewrite"), |rc| {
+        the_route(rc).action = Some(Action::Redirect(pb::RedirectAction {
+            path_rewrite_specifier: Some(PathRewriteSpecifier::RegexRewrite(Default::default())),
+            ..Default::default()
+        }));
+    });
+    route_rejected(&f("redirect.response_code"), |rc| {
+        the_route(rc).action = Some(Action::Redirect(pb::RedirectAction { response_code: 9, ..Default::default() }));
+    });
     route_rejected(&f("direct_response"), |rc| the_route(rc).action = Some(Action::DirectResponse(Default::default())));
     route_rejected(&f("filter_action"), |rc| the_route(rc).action = Some(Action::FilterAction(Default::default())));
     route_rejected(&f("non_forwarding_action"), |rc| {
@@ -97,16 +106,34 @@ fn route_actions_other_than_forwarding() {
 #[test]
 fn route_fields_that_change_behaviour() {
     let f = |s: &str| format!("{R}.{s}");
-    route_rejected(&f("route.prefix_rewrite"), |rc| the_action(rc).prefix_rewrite = "/v2".into());
+    route_rejected(&f("route.prefix_rewrite"), |rc| the_action(rc).prefix_rewrite = "v2".into());
     route_rejected(&f("route.regex_rewrite"), |rc| the_action(rc).regex_rewrite = Some(Default::default()));
     route_rejected(&f("route.host_rewrite_literal"), |rc| {
-        the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewriteLiteral("h".into()));
+        the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewriteLiteral("a b".into()));
+    });
+    route_rejected(&f("route.host_rewrite_header"), |rc| {
+        the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewriteHeader("x-h".into()));
+    });
+    route_rejected(&f("route.host_rewrite_path_regex"), |rc| {
+        the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewritePathRegex(Default::default()));
     });
     route_rejected(&f("route.request_mirror_policies"), |rc| {
         the_action(rc).request_mirror_policies.push(Default::default());
     });
     route_rejected(&f("route.hedge_policy"), |rc| the_action(rc).hedge_policy = Some(Default::default()));
-    route_rejected(&f("request_headers_to_add"), |rc| the_route(rc).request_headers_to_add.push(Default::default()));
+    route_rejected(&f("request_headers_to_add[0].header"), |rc| {
+        the_route(rc).request_headers_to_add.push(Default::default());
+    });
+    route_rejected(&f("response_headers_to_add[0].header.value"), |rc| {
+        the_route(rc).response_headers_to_add.push(header_option("x-id", "%REQ(x-id)%", 0));
+    });
+    route_rejected(&f("request_headers_to_add[0].append_action"), |rc| {
+        the_route(rc).request_headers_to_add.push(header_option("x-a", "1", 1));
+    });
+    route_rejected(&f("request_headers_to_remove[0]"), |rc| the_route(rc).request_headers_to_remove.push("a b".into()));
+    route_rejected("virtual_hosts[0].request_headers_to_add", |rc| {
+        rc.virtual_hosts[0].request_headers_to_add.push(header_option("x-a", "1", 0));
+    });
     route_rejected("virtual_hosts[0].response_headers_to_remove", |rc| {
         rc.virtual_hosts[0].response_headers_to_remove.push("x".into());
     });
@@ -270,9 +297,9 @@ fn listeners() {
         }
         with_hcm(l, &rds_hcm("r", vec![filter("fault", &fault), router()]));
     });
-    listener_rejected(&h("route_config.virtual_hosts[0].routes[1].redirect"), |l| {
+    listener_rejected(&h("route_config.virtual_hosts[0].routes[1].direct_response"), |l| {
         let mut rc = reviews_routes();
-        the_route(&mut rc).action = Some(Action::Redirect(Default::default()));
+        the_route(&mut rc).action = Some(Action::DirectResponse(Default::default()));
         let mut hcm = rds_hcm("r", vec![router()]);
         hcm.route_specifier = Some(RouteSpecifier::RouteConfig(rc));
         with_hcm(l, &hcm);

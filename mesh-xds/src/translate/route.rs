@@ -2,8 +2,9 @@
 //! routes in order, and the clusters they reference.
 //!
 //! Fields that change where a request goes, what is sent or how it is answered and that
-//! the client cannot honour are rejected (redirects, direct responses, rewrites, header
-//! manipulation, mirroring, TLS requirements, VHDS, …). Fields that only matter with an
+//! the client cannot honour are rejected (direct responses, regex rewrites, header
+//! manipulation above the route level, mirroring, TLS requirements, VHDS, …). Route-level
+//! header manipulation and redirects are honoured (see [`rewrite`](super::rewrite)). Fields that only matter with an
 //! HTTP filter the listener does not run (CORS, rate limits) or only to a proxy's own
 //! bookkeeping (stats, tracing, decorators, metadata, buffer limits, attempt-count
 //! headers) are ignored.
@@ -14,13 +15,14 @@ use envoy_types::pb::envoy::config::route::v3 as pb;
 use envoy_types::pb::envoy::config::route::v3::route::Action;
 use mesh_core::fault::FaultPolicy;
 use mesh_core::retry::RetryPolicy;
-use mesh_core::route::{Route, RouteTable, VirtualHost};
+use mesh_core::route::{Route, RouteAction, RouteTable, VirtualHost};
 
 use super::action::route_action;
 use super::fault::per_filter_fault;
 use super::field::{At, FieldResult, reject, unsupported};
 use super::matcher::route_match;
 use super::retry::retry_policy;
+use super::rewrite::{header_mutation, redirect};
 use super::{ResourceError, RouteConfig};
 
 impl TryFrom<&pb::RouteConfiguration> for RouteConfig {
@@ -110,19 +112,15 @@ fn route(
     inherited_fault: Option<FaultPolicy>,
     clusters: &mut BTreeSet<String>,
 ) -> FieldResult<Route> {
-    header_mutations([
-        r.request_headers_to_add.len(),
-        r.request_headers_to_remove.len(),
-        r.response_headers_to_add.len(),
-        r.response_headers_to_remove.len(),
-    ])?;
+    let request_headers = header_mutation("request", &r.request_headers_to_add, &r.request_headers_to_remove)?;
+    let response_headers = header_mutation("response", &r.response_headers_to_add, &r.response_headers_to_remove)?;
     unsupported(!r.route_specifiers.is_empty(), "route_specifiers", "route specifiers")?;
     let Some(m) = &r.r#match else { return reject("match", "is required") };
     let matcher = route_match(m).at("match")?;
     let fault = per_filter_fault(&r.typed_per_filter_config)?.or(inherited_fault);
-    let action = match &r.action {
+    let mut action = match &r.action {
         Some(Action::Route(a)) => route_action(a, vhost_retry, fault, clusters).at("route")?,
-        Some(Action::Redirect(_)) => return reject("redirect", "redirect actions are not supported"),
+        Some(Action::Redirect(a)) => redirect(a).and_then(RouteAction::redirect).at("redirect")?,
         Some(Action::DirectResponse(_)) => return reject("direct_response", "direct responses are not supported"),
         Some(Action::FilterAction(_)) => return reject("filter_action", "filter actions are not supported"),
         Some(Action::NonForwardingAction(_)) => {
@@ -130,6 +128,8 @@ fn route(
         }
         None => return reject("", "one of route, redirect or direct_response is required"),
     };
+    action.request_headers = request_headers;
+    action.response_headers = response_headers;
     let name = if r.name.is_empty() { format!("route-{index}") } else { r.name.clone() };
     Ok(Route::new(name, matcher, action))
 }

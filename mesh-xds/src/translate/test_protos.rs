@@ -9,7 +9,7 @@ use envoy_types::pb::envoy::config::core::v3::address::Address as AddressKind;
 use envoy_types::pb::envoy::config::core::v3::config_source::ConfigSourceSpecifier;
 use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
 use envoy_types::pb::envoy::config::core::v3::{
-    Address, AggregatedConfigSource, ConfigSource, Locality, SocketAddress,
+    Address, AggregatedConfigSource, ConfigSource, HeaderValue, HeaderValueOption, Locality, SocketAddress,
 };
 use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint::HostIdentifier;
 use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints};
@@ -125,6 +125,15 @@ pub(super) fn exact_header(name: &str, value: &str) -> pb::HeaderMatcher {
     pb::HeaderMatcher {
         name: name.into(),
         header_match_specifier: Some(HeaderMatchSpecifier::StringMatch(m)),
+        ..Default::default()
+    }
+}
+
+/// A `HeaderValueOption` with `append_action` (0 append, 1 add-if-absent, 2 overwrite).
+pub(super) fn header_option(key: &str, value: &str, append_action: i32) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue { key: key.into(), value: value.into(), ..Default::default() }),
+        append_action,
         ..Default::default()
     }
 }

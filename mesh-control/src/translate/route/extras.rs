@@ -1,7 +1,8 @@
-//! The parts of a rule that mesh clients reject today, emitted with the standard Envoy
-//! fields so that other xDS clients get them and ours can honour them once implemented:
-//! header manipulation, rewrites, redirects, direct responses, mirroring, and hash
-//! policies on anything but a header. `unsupported/` warns about each.
+//! The parts of a rule beyond destinations, emitted with the standard Envoy fields.
+//! Mesh clients honour rule-level header manipulation, `rewrite.uri`/`authority` and
+//! redirects; they still reject per-destination headers, regex rewrites, direct
+//! responses, mirroring, and hash policies on anything but a header, which other xDS
+//! clients get all the same. `unsupported/` warns about those.
 
 use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;

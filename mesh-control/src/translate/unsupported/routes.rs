@@ -20,14 +20,12 @@ pub(super) fn virtual_service(vs: &Named<VirtualService>, w: &mut Warnings) {
     for (i, r) in vs.spec.http.iter().enumerate() {
         let at = format!("spec.http[{i}]");
         let mut unsupported = |field: &str, what: &str| w.add(&me, format!("{at}.{field}: {what} {NOT_SUPPORTED}"));
-        if r.headers.is_some() || r.route.iter().any(|d| d.headers.is_some()) {
-            unsupported("headers", "header manipulation is");
+        // Rule-level headers, `rewrite.uri`/`rewrite.authority` and redirects are honoured.
+        if r.route.iter().any(|d| d.headers.is_some()) {
+            unsupported("route[].headers", "per-destination header manipulation is");
         }
-        if r.rewrite.is_some() {
-            unsupported("rewrite", "rewriting is");
-        }
-        if r.redirect.is_some() {
-            unsupported("redirect", "redirects are");
+        if r.rewrite.as_ref().is_some_and(|rw| rw.uri_regex_rewrite.is_some()) {
+            unsupported("rewrite.uriRegexRewrite", "regex rewriting is");
         }
         if r.direct_response.is_some() {
             unsupported("directResponse", "direct responses are");

@@ -6,6 +6,13 @@
 //! including retries — reads that one. The weighted destination and the ring-hash key
 //! are chosen here, once per request (as Envoy's router does), so that retries stay
 //! within the same destination but may pick another endpoint of it.
+//!
+//! After the choice the route's changes apply (see [`rewrite`]): request header
+//! mutations, prefix and host rewrites; a redirect route answers at once without calling
+//! the next stage; response header mutations wrap the next stage's future (boxed only
+//! for routes that have them, so the common path stays allocation-free).
+
+mod rewrite;
 
 use std::task::{Context, Poll};
 
@@ -51,6 +58,7 @@ pub struct RouteService<S> {
 impl<S> Service<Request<RequestBody>> for RouteService<S>
 where
     S: Service<Request<RequestBody>, Response = Response<ResponseBody>, Error = MeshError>,
+    S::Future: Send + 'static,
 {
     type Response = Response<ResponseBody>;
     type Error = MeshError;
@@ -69,13 +77,30 @@ where
                 return Staged::ready(Err(MeshError::NoRoute(no_route)));
             }
         };
-        let action = resolved.snapshot.routes().route_at(vhost, route).action();
+        let chosen = resolved.snapshot.routes().route_at(vhost, route);
+        let action = chosen.action();
+        if let Some(r) = &action.redirect {
+            let mut resp = rewrite::redirect(&req, r, chosen.matcher());
+            rewrite::apply_headers(&action.response_headers, resp.headers_mut());
+            return Staged::ready(Ok(resp));
+        }
         let destination = action.destinations.pick_index(fastrand::u64(..));
         let hash = action.hash_policy.iter().find_map(|p| match p {
             HashPolicy::Header(name) => req.headers().get(name.as_str()).map(|v| hash_key(v.as_bytes())),
         });
         let grpc = is_grpc(&req);
+        rewrite::rewrite_request(&mut req, action, chosen.matcher());
+        let respond = (!action.response_headers.is_empty()).then(|| resolved.clone());
         req.extensions_mut().insert(RouteDecision { resolved, vhost, route, destination, hash, grpc });
-        Staged::inner(self.inner.call(req))
+        let future = self.inner.call(req);
+        match respond {
+            None => Staged::inner(future),
+            Some(resolved) => Staged::boxed(async move {
+                let mut resp = future.await?;
+                let action = resolved.snapshot.routes().route_at(vhost, route).action();
+                rewrite::apply_headers(&action.response_headers, resp.headers_mut());
+                Ok(resp)
+            }),
+        }
     }
 }
