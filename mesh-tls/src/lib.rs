@@ -15,8 +15,10 @@
 //! bootstrap) and does no routing.
 
 pub mod ca;
+mod error;
 pub mod identity;
 pub mod spiffe;
 pub mod verify;
 
+pub use error::TlsError;
 pub use spiffe::{DEFAULT_TRUST_DOMAIN, SpiffeId, SpiffeIdError};
