@@ -12,8 +12,10 @@
 //! - [`route`]: virtual hosts, routes, matchers and weighted destinations;
 //! - [`fault`]: delay / abort injection policy;
 //! - [`retry`]: retry policy, retry conditions, backoff and the retry budget policy;
-//! - [`cluster`] and [`endpoint`]: clusters with subsets, endpoints with labels,
-//!   weights, localities and health;
+//! - [`cluster`] and [`endpoint`]: clusters with subsets, circuit breakers and outlier
+//!   detection settings, endpoints with labels, weights, localities and health;
+//! - [`outlier`]: the outlier-detection state machine (which endpoints to eject, and
+//!   until when), driven with explicit instants;
 //! - [`lb`]: load-balancing pickers (P2C least-request, round robin, random, ring hash)
 //!   as pure synchronous functions over a ready set;
 //! - [`config`]: the static YAML file format, translated into a [`Snapshot`].
@@ -26,6 +28,7 @@ mod error;
 pub mod fault;
 pub mod lb;
 pub mod matcher;
+pub mod outlier;
 pub mod retry;
 pub mod route;
 mod snapshot;

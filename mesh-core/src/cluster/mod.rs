@@ -4,13 +4,22 @@
 //! endpoints; selecting `reviews`/`v2` means "endpoints of `reviews` whose labels include
 //! `version: v2`". Subsets are resolved to endpoint lists here, once per configuration
 //! change, so the request path only looks them up.
+//!
+//! A cluster also carries the policies that protect it: [`CircuitBreakers`] (limits on
+//! what a client asks of it at once, see [`limits`]) and [`OutlierDetection`] (ejection
+//! of failing endpoints, see [`crate::outlier`]).
+
+pub mod limits;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+pub use limits::CircuitBreakers;
+
 use crate::ConfigError;
 use crate::endpoint::Endpoint;
 use crate::lb::LbPolicy;
+pub use crate::outlier::OutlierDetection;
 use crate::retry::RetryBudgetPolicy;
 
 /// Which HTTP version to speak to the cluster's endpoints.
@@ -63,6 +72,8 @@ pub struct Cluster {
     protocol: Protocol,
     connect_timeout: Duration,
     retry_budget: Option<RetryBudgetPolicy>,
+    circuit_breakers: CircuitBreakers,
+    outlier_detection: Option<OutlierDetection>,
     subsets: Vec<Subset>,
     endpoints: Vec<Endpoint>,
     /// Indices into `endpoints` per subset name.
@@ -77,6 +88,8 @@ pub struct ClusterBuilder {
     protocol: Protocol,
     connect_timeout: Duration,
     retry_budget: Option<RetryBudgetPolicy>,
+    circuit_breakers: CircuitBreakers,
+    outlier_detection: Option<OutlierDetection>,
     subsets: Vec<Subset>,
     endpoints: Vec<Endpoint>,
 }
@@ -106,6 +119,18 @@ impl ClusterBuilder {
         self.retry_budget = Some(b);
         self
     }
+    /// Circuit-breaking thresholds (default: unlimited).
+    #[must_use]
+    pub fn circuit_breakers(mut self, cb: CircuitBreakers) -> Self {
+        self.circuit_breakers = cb;
+        self
+    }
+    /// Outlier detection (default: none); validated by [`build`](Self::build).
+    #[must_use]
+    pub fn outlier_detection(mut self, od: OutlierDetection) -> Self {
+        self.outlier_detection = Some(od);
+        self
+    }
     /// Adds a subset.
     #[must_use]
     pub fn subset(mut self, s: Subset) -> Self {
@@ -132,6 +157,9 @@ impl ClusterBuilder {
         }
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be greater than 0"));
+        }
+        if let Some(od) = &self.outlier_detection {
+            od.validate().map_err(|e| e.within("outlier_detection"))?;
         }
         let mut names = HashSet::new();
         for (i, s) in self.subsets.iter().enumerate() {
@@ -162,6 +190,8 @@ impl ClusterBuilder {
             protocol: self.protocol,
             connect_timeout: self.connect_timeout,
             retry_budget: self.retry_budget,
+            circuit_breakers: self.circuit_breakers,
+            outlier_detection: self.outlier_detection,
             subsets: self.subsets,
             endpoints: self.endpoints,
             subset_members,
@@ -178,6 +208,8 @@ impl Cluster {
             protocol: Protocol::Auto,
             connect_timeout: Duration::from_secs(10),
             retry_budget: None,
+            circuit_breakers: CircuitBreakers::UNLIMITED,
+            outlier_detection: None,
             subsets: Vec::new(),
             endpoints: Vec::new(),
         }
@@ -201,6 +233,14 @@ impl Cluster {
     /// Retry budget, if any.
     pub fn retry_budget(&self) -> Option<RetryBudgetPolicy> {
         self.retry_budget
+    }
+    /// Circuit-breaking thresholds.
+    pub fn circuit_breakers(&self) -> &CircuitBreakers {
+        &self.circuit_breakers
+    }
+    /// Outlier detection, if enabled.
+    pub fn outlier_detection(&self) -> Option<&OutlierDetection> {
+        self.outlier_detection.as_ref()
     }
     /// Subsets.
     pub fn subsets(&self) -> &[Subset] {

@@ -274,6 +274,10 @@ pub struct ClusterFile {
     pub connect_timeout: Option<String>,
     /// Retry budget.
     pub retry_budget: Option<BudgetFile>,
+    /// Circuit-breaking limits (unset: unlimited).
+    pub circuit_breakers: Option<CircuitBreakersFile>,
+    /// Outlier detection (unset: off).
+    pub outlier_detection: Option<OutlierDetectionFile>,
     /// Subsets.
     #[serde(default)]
     pub subsets: Vec<SubsetFile>,
@@ -292,6 +296,88 @@ pub struct BudgetFile {
     pub min_retries_per_sec: u32,
     /// Counting window (default 10s).
     pub ttl: Option<String>,
+}
+
+/// `circuit_breakers` (each limit unset: unlimited).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakersFile {
+    /// Connections to the cluster's endpoints.
+    pub max_connections: Option<u32>,
+    /// Requests waiting for a connection.
+    pub max_pending_requests: Option<u32>,
+    /// Requests in flight.
+    pub max_requests: Option<u32>,
+    /// Retries in progress (when there is no retry budget).
+    pub max_retries: Option<u32>,
+}
+
+/// `outlier_detection`: Envoy's field names and defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierDetectionFile {
+    /// 5xx in a row that eject (default 5).
+    pub consecutive_5xx: Option<u32>,
+    /// Percent enforced (default 100).
+    pub enforcing_consecutive_5xx: Option<u32>,
+    /// 502/503/504 in a row that eject (default 5).
+    pub consecutive_gateway_failure: Option<u32>,
+    /// Percent enforced (default 0).
+    pub enforcing_consecutive_gateway_failure: Option<u32>,
+    /// Count connection failures and timeouts apart.
+    pub split_external_local_origin_errors: Option<bool>,
+    /// Local-origin failures in a row that eject (default 5).
+    pub consecutive_local_origin_failure: Option<u32>,
+    /// Percent enforced (default 100).
+    pub enforcing_consecutive_local_origin_failure: Option<u32>,
+    /// Review interval (default 10s).
+    pub interval: Option<String>,
+    /// First ejection time (default 30s).
+    pub base_ejection_time: Option<String>,
+    /// Longest ejection (default 300s or base_ejection_time).
+    pub max_ejection_time: Option<String>,
+    /// Random extra ejection time (default 0s).
+    pub max_ejection_time_jitter: Option<String>,
+    /// Share of endpoints ejected at most (default 10).
+    pub max_ejection_percent: Option<u32>,
+    /// Eject one endpoint even when the percentage allows none.
+    pub always_eject_one_host: Option<bool>,
+    /// Success-rate ejection.
+    pub success_rate: Option<SuccessRateFile>,
+    /// Failure-percentage ejection.
+    pub failure_percentage: Option<FailurePercentageFile>,
+}
+
+/// `outlier_detection.success_rate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessRateFile {
+    /// Endpoints needed (default 5).
+    pub minimum_hosts: Option<u32>,
+    /// Requests per interval needed (default 100).
+    pub request_volume: Option<u32>,
+    /// Standard deviations × 1000 (default 1900).
+    pub stdev_factor: Option<u32>,
+    /// Percent enforced (default 100; 0 is off).
+    pub enforcing: Option<u32>,
+    /// Percent enforced for local-origin rates (default 100).
+    pub enforcing_local_origin: Option<u32>,
+}
+
+/// `outlier_detection.failure_percentage`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailurePercentageFile {
+    /// Failure percentage that ejects (default 85).
+    pub threshold: Option<u32>,
+    /// Endpoints needed (default 5).
+    pub minimum_hosts: Option<u32>,
+    /// Requests per interval needed (default 50).
+    pub request_volume: Option<u32>,
+    /// Percent enforced (default 0: off).
+    pub enforcing: Option<u32>,
+    /// Percent enforced for local-origin failures (default 0).
+    pub enforcing_local_origin: Option<u32>,
 }
 
 /// `subsets[]`.

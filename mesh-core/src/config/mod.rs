@@ -37,6 +37,7 @@
 //!       - { address: "127.0.0.1:9083", labels: { version: v3 } }
 //! ```
 
+mod cluster_policy;
 mod file;
 mod translate;
 

@@ -271,6 +271,12 @@ fn cluster(f: &ClusterFile) -> Result<Cluster, ConfigError> {
             RetryBudgetPolicy::new(rb.budget_percent / 100.0, rb.min_retries_per_sec, ttl).within("retry_budget")?,
         );
     }
+    if let Some(cb) = &f.circuit_breakers {
+        b = b.circuit_breakers(super::cluster_policy::circuit_breakers(cb));
+    }
+    if let Some(od) = &f.outlier_detection {
+        b = b.outlier_detection(super::cluster_policy::outlier_detection(od).within("outlier_detection")?);
+    }
     for (i, s) in f.subsets.iter().enumerate() {
         b = b.subset(Subset::new(&s.name, s.labels.clone()).within(format!("subsets[{i}]"))?);
     }
