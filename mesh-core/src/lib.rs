@@ -18,8 +18,11 @@
 //!   until when), driven with explicit instants;
 //! - [`lb`]: load-balancing pickers (P2C least-request, round robin, random, ring hash)
 //!   as pure synchronous functions over a ready set;
-//! - [`config`]: the static YAML file format, translated into a [`Snapshot`].
+//! - [`config`]: the static YAML file format, translated into a [`Snapshot`];
+//! - [`authz`]: the server side: Envoy RBAC (Istio `AuthorizationPolicy`), path
+//!   normalization, and the per-listener server policy (mTLS mode + RBAC chain).
 
+pub mod authz;
 pub mod cluster;
 pub mod config;
 pub mod duration;
