@@ -2,10 +2,12 @@
 //!
 //! The control plane — what istiod is to Istio, without Kubernetes: it reads the Istio
 //! manifests a team already has (`networking.istio.io` VirtualService, DestinationRule,
-//! ServiceEntry, WorkloadEntry, Gateway, Sidecar; `security.istio.io` kinds accepted),
-//! validates them (Galley's job), translates them into xDS resources for proxyless
-//! clients (Pilot's gRPC generator), and serves them over ADS (SotW and Delta) to our
-//! clients and to any standard xDS client (grpc-go, grpcio, tonic-xds, Envoy).
+//! ServiceEntry, WorkloadEntry, Gateway, Sidecar; `security.istio.io` PeerAuthentication,
+//! AuthorizationPolicy, RequestAuthentication), validates them (Galley's job), translates
+//! them into xDS resources for proxyless clients and servers (Pilot's gRPC generator:
+//! client listeners and routes, and the servers' inbound listeners carrying mTLS mode and
+//! RBAC), and serves them over ADS (SotW and Delta) to our clients and to any standard
+//! xDS client (grpc-go, grpcio, tonic-xds, Envoy).
 //!
 //! ```text
 //! config dir ──watch+debounce──► istio::load ──► ConfigSet (validated) ─┐

@@ -141,7 +141,7 @@ fn listener_clusters_and_subset_endpoints() {
     );
 
     // Every bookinfo service gets its listener; only reviews has subsets here.
-    let listeners = r.names(type_url::LISTENER);
+    let listeners = client_listeners(&r);
     assert_eq!(
         listeners,
         [
@@ -189,7 +189,7 @@ fn registered_instances_join_the_service() {
     };
     let r = translate(&config, &[instance("10.9.0.2", "v2"), instance("10.9.0.1", "v1")], &opts);
     assert_eq!(rejected(&r), Vec::<String>::new());
-    assert_eq!(r.names(type_url::LISTENER), [REVIEWS]);
+    assert_eq!(client_listeners(&r), [REVIEWS]);
     assert_eq!(
         addresses(&r, &bookinfo_cluster("reviews", "v2")),
         ["10.9.0.2:9080".parse::<SocketAddr>().expect("addr")]

@@ -126,7 +126,7 @@ fn service_entries_become_listeners_clusters_and_endpoints() {
     let r = resources();
     assert_eq!(rejected(&r), Vec::<String>::new());
     assert_eq!(
-        r.names(type_url::LISTENER),
+        client_listeners(&r),
         ["httpbin.org:80", "inventory.shop.svc.cluster.local:8080", "payments.shop.internal:7070", PAYMENTS_HTTP]
     );
     // Port mapping: the endpoint's own port for the name, else targetPort, else the port.

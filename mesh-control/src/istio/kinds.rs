@@ -14,8 +14,9 @@ pub(crate) enum Kind {
     WorkloadEntry,
     Gateway,
     Sidecar,
-    /// PeerAuthentication, AuthorizationPolicy, RequestAuthentication.
-    Security,
+    PeerAuthentication,
+    AuthorizationPolicy,
+    RequestAuthentication,
 }
 
 /// What to do with a document.
@@ -32,7 +33,9 @@ pub(crate) enum Classification {
 const NETWORKING: &str = "networking.istio.io";
 const SECURITY: &str = "security.istio.io";
 const NETWORKING_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha3"];
-const SECURITY_VERSIONS: &[&str] = &["v1", "v1beta1"];
+/// As for networking: Istio serves v1 and v1beta1; v1alpha3 is accepted like the
+/// networking kinds' so that one version list holds for every kind.
+const SECURITY_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha3"];
 const NETWORKING_KINDS: &[(&str, Kind)] = &[
     ("VirtualService", Kind::VirtualService),
     ("DestinationRule", Kind::DestinationRule),
@@ -41,14 +44,18 @@ const NETWORKING_KINDS: &[(&str, Kind)] = &[
     ("Gateway", Kind::Gateway),
     ("Sidecar", Kind::Sidecar),
 ];
-const SECURITY_KINDS: &[&str] = &["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"];
+const SECURITY_KINDS: &[(&str, Kind)] = &[
+    ("PeerAuthentication", Kind::PeerAuthentication),
+    ("AuthorizationPolicy", Kind::AuthorizationPolicy),
+    ("RequestAuthentication", Kind::RequestAuthentication),
+];
 
 /// Classifies a document by its `apiVersion` and `kind`.
 pub(crate) fn classify(api_version: &str, kind: &str) -> Classification {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let (versions, kinds): (&[&str], Vec<(&str, Kind)>) = match group {
         NETWORKING => (NETWORKING_VERSIONS, NETWORKING_KINDS.to_vec()),
-        SECURITY => (SECURITY_VERSIONS, SECURITY_KINDS.iter().map(|k| (*k, Kind::Security)).collect()),
+        SECURITY => (SECURITY_VERSIONS, SECURITY_KINDS.to_vec()),
         _ => return Classification::Skip,
     };
     if !versions.contains(&version) {
@@ -81,15 +88,23 @@ mod tests {
             classify("networking.istio.io/v1alpha3", "VirtualService"),
             Classification::Read(Kind::VirtualService)
         );
-        assert_eq!(classify("security.istio.io/v1beta1", "AuthorizationPolicy"), Classification::Read(Kind::Security));
+        assert_eq!(
+            classify("security.istio.io/v1beta1", "AuthorizationPolicy"),
+            Classification::Read(Kind::AuthorizationPolicy)
+        );
+        assert_eq!(
+            classify("security.istio.io/v1alpha3", "PeerAuthentication"),
+            Classification::Read(Kind::PeerAuthentication)
+        );
         assert!(matches!(
             classify("networking.istio.io/v2", "VirtualService"),
             Classification::Reject { field: "apiVersion", .. }
         ));
         assert!(matches!(
-            classify("security.istio.io/v1alpha3", "PeerAuthentication"),
+            classify("security.istio.io/v1alpha1", "PeerAuthentication"),
             Classification::Reject { field: "apiVersion", .. }
         ));
+        assert!(matches!(classify("security.istio.io/v1", "Policy"), Classification::Reject { field: "kind", .. }));
         assert!(matches!(
             classify("networking.istio.io/v1", "EnvoyFilter"),
             Classification::Reject { field: "kind", .. }

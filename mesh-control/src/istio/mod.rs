@@ -4,8 +4,8 @@
 //! # Why Istio's YAML, unchanged
 //!
 //! Teams that move to the mesh already have VirtualServices and DestinationRules. Reading
-//! them as they are (`networking.istio.io` v1, v1beta1 and v1alpha3; `security.istio.io`
-//! v1 and v1beta1) means no migration and no second dialect to learn. The model mirrors
+//! them as they are (`networking.istio.io` and `security.istio.io`, v1, v1beta1 and
+//! v1alpha3) means no migration and no second dialect to learn. The model mirrors
 //! Istio's API field for field (camelCase, as `kubectl apply` takes it) and rejects unknown
 //! fields, as Istio's own validation does: a typo (`subsets` → `subset`) is an error with a
 //! line number, never a silently ignored rule.
@@ -54,5 +54,6 @@ pub use model::*;
 pub use parse::parse_str;
 pub use path::FieldPath;
 pub use set::{ConfigSet, Named, Source};
+pub(crate) use validate::security_values::{parse_cidr, parse_port};
 pub use validate::validate;
 pub(crate) use validate::values::{grpc_status_code, split_retry_on};

@@ -18,8 +18,8 @@ use super::model::Envelope;
 use super::path::FieldPath;
 use super::set::{ConfigSet, Named, Source};
 use super::validate::{
-    Findings, check_destination_rule, check_gateway, check_service_entry, check_sidecar, check_virtual_service,
-    check_workload_entry,
+    Findings, check_authorization_policy, check_destination_rule, check_gateway, check_peer_authentication,
+    check_service_entry, check_sidecar, check_virtual_service, check_workload_entry,
 };
 
 /// Parses every document of `text` (read from `file`; objects without a namespace get
@@ -118,15 +118,51 @@ impl Reader<'_, '_> {
                     self.set.sidecars.push(o);
                 }
             }
-            Kind::Security => {
+            Kind::PeerAuthentication => {
+                if let Some(o) = self.typed_or_empty(&id, check_peer_authentication) {
+                    self.set.peer_authentications.push(o);
+                }
+            }
+            Kind::AuthorizationPolicy => {
+                let dry_run = match dry_run(metadata) {
+                    Ok(d) => d,
+                    Err(reason) => {
+                        let path = FieldPath::default().key("metadata").key("annotations").key(DRY_RUN);
+                        let line = line_of(self.doc.text, &path).map(|l| self.doc.line(l));
+                        return self.field_issue(&id, &path.to_string(), line, reason);
+                    }
+                };
+                if let Some(mut o) = self.typed_or_empty(&id, check_authorization_policy) {
+                    o.spec.dry_run = dry_run;
+                    self.set.authorization_policies.push(o);
+                }
+            }
+            Kind::RequestAuthentication => {
                 let envelope = match serde_yaml_ng::from_str::<Envelope<serde_json::Value>>(self.doc.text) {
                     Ok(e) => e,
                     Err(e) => return self.yaml_error(Some(&id), &e),
                 };
                 let spec = envelope.spec.unwrap_or(serde_json::Value::Null);
-                self.set.security.push(self.named(id, spec));
+                self.set.request_authentications.push(self.named(id, spec));
             }
         }
+    }
+
+    /// [`Self::typed`] for kinds whose `spec` may be absent or empty (`spec: {}` is an
+    /// AuthorizationPolicy that allows nothing): a missing spec reads as the default.
+    fn typed_or_empty<T: DeserializeOwned + Default>(
+        &mut self,
+        id: &Identity,
+        check: fn(&T) -> Findings,
+    ) -> Option<Named<T>> {
+        let envelope = match serde_yaml_ng::from_str::<Envelope<T>>(self.doc.text) {
+            Ok(e) => e,
+            Err(e) => {
+                self.yaml_error(Some(id), &e);
+                return None;
+            }
+        };
+        self.checked(id, envelope.spec.unwrap_or_default(), check)
     }
 
     /// Reads the document as `T`, then checks it.
@@ -142,6 +178,11 @@ impl Reader<'_, '_> {
             self.field_issue(id, "spec", None, "is required".into());
             return None;
         };
+        self.checked(id, spec, check)
+    }
+
+    /// Checks `spec`: the object, or `None` after recording every finding.
+    fn checked<T>(&mut self, id: &Identity, spec: T, check: fn(&T) -> Findings) -> Option<Named<T>> {
         let findings = check(&spec);
         if !findings.0.is_empty() {
             for f in findings.0 {
@@ -188,6 +229,26 @@ impl Reader<'_, '_> {
             Some(id) => self.field_issue(id, &field, Some(line), reason),
             None => self.issues.push(ConfigIssue::at(self.file, line, reason)),
         }
+    }
+}
+
+/// The annotation that makes an AuthorizationPolicy dry-run (evaluated, not enforced).
+const DRY_RUN: &str = "istio.io/dry-run";
+
+/// The `istio.io/dry-run` annotation of an object's metadata, read as Go's `ParseBool`
+/// (as istiod reads it); absent is `false`.
+fn dry_run(metadata: Option<&Value>) -> Result<bool, String> {
+    let Some(value) = metadata.and_then(|m| m.get("annotations")).and_then(|a| a.get(DRY_RUN)) else {
+        return Ok(false);
+    };
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => match s.as_str() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            other => Err(format!("{other:?} is not a boolean (\"true\" or \"false\")")),
+        },
+        other => Err(format!("{other:?} is not a boolean (\"true\" or \"false\")")),
     }
 }
 

@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use super::model::{DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry};
+use super::model::{
+    AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, RequestAuthentication, ServiceEntry, Sidecar,
+    VirtualService, WorkloadEntry,
+};
 
 /// A validated set of Istio objects, as read from files. Objects keep the order they were
 /// read in (files sorted by path, documents in file order).
@@ -21,9 +24,13 @@ pub struct ConfigSet {
     pub gateways: Vec<Named<Gateway>>,
     /// `networking.istio.io` Sidecars (validated; not served yet).
     pub sidecars: Vec<Named<Sidecar>>,
-    /// `security.istio.io` PeerAuthentication, AuthorizationPolicy and
-    /// RequestAuthentication: accepted and kept (their `spec` as JSON) for later.
-    pub security: Vec<Named<serde_json::Value>>,
+    /// `security.istio.io` PeerAuthentications (served as the inbound listeners' TLS).
+    pub peer_authentications: Vec<Named<PeerAuthentication>>,
+    /// `security.istio.io` AuthorizationPolicies (served as the inbound listeners' RBAC).
+    pub authorization_policies: Vec<Named<AuthorizationPolicy>>,
+    /// `security.istio.io` RequestAuthentications: accepted and kept as written (their
+    /// `spec` as JSON); JWT is not validated by mesh servers.
+    pub request_authentications: Vec<Named<RequestAuthentication>>,
 }
 
 impl ConfigSet {
@@ -40,7 +47,9 @@ impl ConfigSet {
             + self.workload_entries.len()
             + self.gateways.len()
             + self.sidecars.len()
-            + self.security.len()
+            + self.peer_authentications.len()
+            + self.authorization_policies.len()
+            + self.request_authentications.len()
     }
 
     /// Appends every object of `other` (used to combine files).
@@ -51,7 +60,9 @@ impl ConfigSet {
         self.workload_entries.extend(other.workload_entries);
         self.gateways.extend(other.gateways);
         self.sidecars.extend(other.sidecars);
-        self.security.extend(other.security);
+        self.peer_authentications.extend(other.peer_authentications);
+        self.authorization_policies.extend(other.authorization_policies);
+        self.request_authentications.extend(other.request_authentications);
     }
 }
 

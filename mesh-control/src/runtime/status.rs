@@ -71,7 +71,9 @@ impl LoadedObject {
         objects.extend(config.workload_entries.iter().map(Self::of));
         objects.extend(config.gateways.iter().map(Self::of));
         objects.extend(config.sidecars.iter().map(Self::of));
-        objects.extend(config.security.iter().map(Self::of));
+        objects.extend(config.peer_authentications.iter().map(Self::of));
+        objects.extend(config.authorization_policies.iter().map(Self::of));
+        objects.extend(config.request_authentications.iter().map(Self::of));
         objects.sort_by(|a, b| (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name)));
         objects
     }

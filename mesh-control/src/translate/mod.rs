@@ -11,6 +11,13 @@
 //!          └─ EDS  same names     instances, by subset labels and locality
 //! ```
 //!
+//! and, for every workload address and port that serves one (see [`security`]):
+//!
+//! ```text
+//! LDS  xds.istio.io/grpc/lds/inbound/ip:port   filter chains by PeerAuthentication mode,
+//!                                               RBAC filters from AuthorizationPolicies
+//! ```
+//!
 //! # Why pure
 //!
 //! [`translate`] reads nothing but its arguments and writes no timestamps; every map is
@@ -31,7 +38,7 @@
 //! `virtual_services.rs` and `policy.rs` (which VirtualService / DestinationRule apply),
 //! `listener.rs`, `route/`, `cluster.rs`, `tls.rs`, `endpoints.rs` (one per resource),
 //! `unsupported/` (the warnings about configuration), `names.rs`, `proto.rs`,
-//! `warnings.rs`.
+//! `warnings.rs`; `security/` (the servers' inbound listeners).
 
 mod cluster;
 mod endpoints;
@@ -41,6 +48,7 @@ mod names;
 mod policy;
 mod proto;
 mod route;
+pub mod security;
 mod services;
 mod tls;
 mod unsupported;
@@ -67,11 +75,20 @@ pub struct TranslateOptions {
     /// `reviews.<ns>.svc.<domain>`). Also the SPIFFE trust domain of `ISTIO_MUTUAL`
     /// identities, as in a default Istio installation.
     pub domain: String,
+    /// The root namespace: its PeerAuthentications and AuthorizationPolicies apply to the
+    /// whole mesh (Istio's `rootNamespace`, default `istio-system`).
+    pub root_namespace: String,
+    /// What servers do with escaped slashes in paths (default: reject the request).
+    pub escaped_slashes: security::EscapedSlashes,
 }
 
 impl Default for TranslateOptions {
     fn default() -> Self {
-        Self { domain: "cluster.local".into() }
+        Self {
+            domain: "cluster.local".into(),
+            root_namespace: "istio-system".into(),
+            escaped_slashes: security::EscapedSlashes::default(),
+        }
     }
 }
 
@@ -120,7 +137,7 @@ pub(crate) struct Ctx<'a> {
 /// docs). Pure: the same input gives byte-identical output.
 pub fn translate(config: &ConfigSet, registered: &[WorkloadInstance], opts: &TranslateOptions) -> Resources {
     let mut w = Warnings::default();
-    unsupported::config_warnings(config, &mut w);
+    unsupported::config_warnings(config, &opts.root_namespace, &mut w);
     let mut instances = workload_instances(config, opts);
     instances.extend(registered.iter().cloned());
     instances.sort();
@@ -182,6 +199,9 @@ pub fn translate(config: &ConfigSet, registered: &[WorkloadInstance], opts: &Tra
                 put(type_url::CLUSTER, cluster_name, proto::pack(&built.cluster));
             }
         }
+    }
+    for (name, listener) in security::inbound_listeners(config, &ctx.catalog, &instances, opts, &mut w) {
+        put(type_url::LISTENER, name, proto::pack(&listener));
     }
     Resources { by_type, warnings: w.into_vec() }
 }

@@ -79,11 +79,23 @@ pub fn config(texts: &[(&str, &str)]) -> ConfigSet {
     set
 }
 
-/// Every resource decoded by our client's translation: (type URL, name, result).
+/// Whether `name` is a server's inbound listener (`xds.istio.io/grpc/lds/inbound/…`):
+/// servers fetch those, clients never do.
+pub fn is_inbound(name: &str) -> bool {
+    name.starts_with(mesh_control::translate::security::INBOUND_LISTENER_PREFIX)
+}
+
+/// The names of the client listeners (`host:port`), sorted.
+pub fn client_listeners(r: &Resources) -> Vec<&str> {
+    r.names(mesh_xds::type_url::LISTENER).into_iter().filter(|n| !is_inbound(n)).collect()
+}
+
+/// Every client resource (inbound listeners left out) decoded by our client's
+/// translation: (type URL, name, result).
 pub fn decode_all(r: &Resources) -> Vec<(&'static str, String, Result<Resource, ResourceError>)> {
     let mut out = Vec::new();
     for (type_url, resources) in &r.by_type {
-        for (name, any) in resources {
+        for (name, any) in resources.iter().filter(|(name, _)| !is_inbound(name)) {
             let d = decode(type_url, any);
             assert_eq!(d.name.as_deref(), Some(name.as_str()), "resource named as keyed");
             out.push((*type_url, name.clone(), d.result));

@@ -11,19 +11,26 @@
 //!   `destination.subset` defined by a DestinationRule for that host.
 //!
 //! Rules live next to the kind they check: `virtual_service.rs`, `http_route.rs`,
-//! `destination_rule.rs`, `service_entry.rs`, `gateway.rs` (with Sidecar), and
-//! `references.rs` for the cross-document ones; `values.rs` holds the shared value checks.
+//! `destination_rule.rs`, `service_entry.rs`, `gateway.rs` (with Sidecar),
+//! `peer_authentication.rs`, `authorization_policy.rs` (with `security_values.rs`: IP
+//! blocks, ports and the `when` attributes), and `references.rs` for the cross-document
+//! ones; `values.rs` holds the shared value checks.
 
+mod authorization_policy;
 mod destination_rule;
 mod gateway;
 mod http_route;
+mod peer_authentication;
 mod references;
+pub(crate) mod security_values;
 mod service_entry;
 pub(crate) mod values;
 mod virtual_service;
 
+pub(crate) use authorization_policy::check_authorization_policy;
 pub(crate) use destination_rule::check_destination_rule;
 pub(crate) use gateway::{check_gateway, check_sidecar};
+pub(crate) use peer_authentication::check_peer_authentication;
 pub use references::validate;
 pub(crate) use references::validate_with_texts;
 pub(crate) use service_entry::{check_service_entry, check_workload_entry};

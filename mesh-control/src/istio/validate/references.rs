@@ -84,7 +84,9 @@ fn duplicates(set: &ConfigSet, lines: &mut FieldLines<'_>, issues: &mut Vec<Conf
         .chain(identities(&set.workload_entries))
         .chain(identities(&set.gateways))
         .chain(identities(&set.sidecars))
-        .chain(identities(&set.security))
+        .chain(identities(&set.peer_authentications))
+        .chain(identities(&set.authorization_policies))
+        .chain(identities(&set.request_authentications))
         .collect();
     // The first definition (by file, then line) is kept; the later ones are reported.
     all.sort_by(|a, b| (a.source.file.as_path(), a.source.line).cmp(&(b.source.file.as_path(), b.source.line)));

@@ -9,15 +9,19 @@
 //! - *accepted; not enforced*: not emitted (our clients would reject it, and nothing is
 //!   lost for correctness: connection limits, outlier detection, slow start, …);
 //! - not applicable: configuration for gateways, TCP or per-client scoping.
+//!
+//! `security.rs` has the `security.istio.io` ones (JWT, dry-run, `targetRef`, competing
+//! PeerAuthentications).
 
 mod policies;
 mod routes;
+mod security;
 
 use super::warnings::{Warnings, who};
 use crate::istio::{ConfigSet, Named};
 
-/// Adds the warnings about `config`.
-pub(crate) fn config_warnings(config: &ConfigSet, w: &mut Warnings) {
+/// Adds the warnings about `config`; `root_namespace` holds the mesh-wide security policies.
+pub(crate) fn config_warnings(config: &ConfigSet, root_namespace: &str, w: &mut Warnings) {
     for vs in &config.virtual_services {
         export_to(vs, &vs.spec.export_to, w);
         routes::virtual_service(vs, w);
@@ -38,9 +42,7 @@ pub(crate) fn config_warnings(config: &ConfigSet, w: &mut Warnings) {
     for sc in &config.sidecars {
         w.add(&who(sc), "accepted and validated; not enforced yet (every client is sent every service)");
     }
-    for p in &config.security {
-        w.add(&who(p), "accepted; not enforced yet (security policies arrive with mTLS)");
-    }
+    security::security(config, root_namespace, w);
 }
 
 fn export_to<T>(object: &Named<T>, export_to: &[String], w: &mut Warnings) {
