@@ -15,6 +15,10 @@
 //! `cluster.rs`, `lb.rs`, `circuit_breakers.rs` (CDS), `endpoints.rs` (EDS), with
 //! `decoding.rs` on top and `field.rs` / `value.rs` underneath. Each file's docs list what it
 //! rejects and what it deliberately ignores.
+//!
+//! Server side: `server_listener.rs` (the inbound `Listener` → [`ServerListener`]),
+//! `server_tls.rs` (its `DownstreamTlsContext`) and `rbac.rs` (HTTP RBAC filters →
+//! `mesh_core::authz::Rbac`).
 
 mod action;
 mod circuit_breakers;
@@ -28,8 +32,11 @@ mod lb;
 mod listener;
 mod matcher;
 mod retry;
+mod rbac;
 mod rewrite;
 mod route;
+mod server_listener;
+mod server_tls;
 mod value;
 
 #[cfg(test)]
@@ -50,6 +57,8 @@ mod test_protos;
 pub use cluster::build_cluster;
 pub use decoding::decode;
 pub use defaults::apply_listener_defaults;
+pub use rbac::{ISTIO_AUTHN_FILTER, REQUEST_PRINCIPAL_KEY, rbac_filter, rbac_rules};
+pub use server_listener::{ServerListener, decode_server_listener};
 
 use std::collections::BTreeSet;
 use std::fmt;
