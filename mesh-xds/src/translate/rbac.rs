@@ -163,16 +163,14 @@ fn principal(p: &pb::Principal) -> FieldResult<Principal> {
 
 /// Istio's `requestPrincipals`: metadata `istio_authn` / `request.auth.principal`.
 fn request_principal(m: &MetadataMatcher) -> FieldResult<Principal> {
-    let key = match m.path.as_slice() {
-        [seg] => seg.segment.as_ref().map(|Segment::Key(k)| k.as_str()),
-        _ => None,
-    };
-    if m.filter != ISTIO_AUTHN_FILTER || key != Some(REQUEST_PRINCIPAL_KEY) {
+    let path: Vec<&str> =
+        m.path.iter().map(|seg| seg.segment.as_ref().map_or("", |Segment::Key(k)| k.as_str())).collect();
+    if m.filter != ISTIO_AUTHN_FILTER || path != [REQUEST_PRINCIPAL_KEY] {
         return reject(
             "",
             format!(
                 "only the request principal (filter {ISTIO_AUTHN_FILTER:?}, path [{REQUEST_PRINCIPAL_KEY:?}]) \
-                 can be matched, not filter {:?}",
+                 can be matched, not filter {:?} path {path:?}",
                 m.filter
             ),
         );

@@ -330,7 +330,7 @@ fn rejections_name_the_policy_and_the_field() {
     }
     let (field, reason) = rejected(policy(vec![any_perm()], vec![claims]));
     assert_eq!(field, at("principals[0].metadata"));
-    assert!(reason.contains("request.auth.principal"), "{reason}");
+    assert!(reason.contains(r#"path ["request.auth.claims", "groups"]"#), "{reason}");
 
     let mut range = PbHeaderMatcher { name: "x-n".into(), ..Default::default() };
     range.header_match_specifier = Some(HeaderMatchSpecifier::RangeMatch(Int64Range { start: 1, end: 2 }));
