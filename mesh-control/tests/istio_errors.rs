@@ -131,6 +131,25 @@ fn regex_that_does_not_compile() {
 }
 
 #[test]
+fn regex_rewrites_that_clients_cannot_apply() {
+    let rule = |rewrite: &str| {
+        format!("{HEAD}  http:\n  - rewrite:\n{rewrite}    route:\n    - destination:\n        host: reviews\n")
+    };
+    let bad_group = rule("      uriRegexRewrite:\n        match: ^/v1/(.*)$\n        rewrite: /v2/\\2\n");
+    assert_eq!(
+        one_issue(&bad_group),
+        "vs.yaml:12: VirtualService/default/reviews: spec.http[0].rewrite.uriRegexRewrite.rewrite: \
+         \"/v2/\\\\2\" refers to group \\2 but the pattern has 1 group(s)"
+    );
+    let both = rule("      uri: /v2/\n      uriRegexRewrite:\n        match: ^/v1/(.*)$\n        rewrite: /v2/\\1\n");
+    assert!(
+        one_issue(&both).contains("spec.http[0].rewrite.uriRegexRewrite: uri and uriRegexRewrite exclude each other")
+    );
+    let fine = rule("      uriRegexRewrite:\n        match: ^/v1/(.*)$\n        rewrite: /v2/\\1\n");
+    assert!(issues(&fine).is_empty(), "{:?}", issues(&fine));
+}
+
+#[test]
 fn unknown_field_at_its_own_line() {
     let text = format!("{HEAD}  http:\n  - route:\n    - destination:\n        host: reviews\n        subsett: v1\n");
     assert_eq!(

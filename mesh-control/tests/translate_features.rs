@@ -249,8 +249,7 @@ spec:
     - authority: {exact: reviews}
     headers:
       request:
-        set: {x-mesh: 'yes'}
-    rewrite: {uriRegexRewrite: {match: '^/a', rewrite: /b}}
+        set: {x-mesh: 'yes', x-peer: '%DOWNSTREAM_REMOTE_ADDRESS%'}
     route:
     - destination: {host: reviews}
 ";
@@ -258,30 +257,82 @@ spec:
     let name = "reviews.default.svc.cluster.local:9080";
     let e = match decode(type_url::ROUTE, r.get(type_url::ROUTE, name).expect("routes")).result {
         Err(e) => e,
-        Ok(Resource::Route(_)) | Ok(_) => panic!("our client rejects regex rewrites"),
+        Ok(Resource::Route(_)) | Ok(_) => panic!("our client rejects substitution formatters"),
     };
-    assert_eq!(e.field, "virtual_hosts[0].routes[0].route.regex_rewrite");
+    assert_eq!(e.field, "virtual_hosts[0].routes[0].request_headers_to_add[1].header.value");
     assert_eq!(rejected(&r).len(), 1, "only that route configuration");
     assert_eq!(
         r.warnings.iter().filter(|w| w.starts_with("VirtualService default/reviews: ")).cloned().collect::<Vec<_>>(),
         [
-            "VirtualService default/reviews: spec.http[0].rewrite.uriRegexRewrite: regex rewriting is not supported by mesh clients yet (emitted; they reject the resource)",
+            "VirtualService default/reviews: spec.http[0].headers.request.set.x-peer: a value with %…% (an Envoy substitution formatter; write % as %%) is not supported by mesh clients yet (emitted; they reject the resource)",
             "VirtualService default/reviews: spec.http[0].match[0].authority: authority matching is not supported by mesh clients yet; the condition is ignored (each service's routes only see requests for that service)",
         ]
     );
 
     // Rule-level headers, prefix/authority rewrites and redirects are honoured.
-    let vs = vs.replace("{uriRegexRewrite: {match: '^/a', rewrite: /b}}", "{uri: /v2, authority: reviews-v2}");
+    let vs = vs
+        .replace(", x-peer: '%DOWNSTREAM_REMOTE_ADDRESS%'", ", x-pct: '100%%'")
+        .replace("    route:", "    rewrite: {uri: /v2, authority: reviews-v2}\n    route:");
     let r = translate(&config(&[("workloads.yaml", WORKLOADS), ("vs.yaml", &vs)]), &[], &TranslateOptions::default());
     match decode(type_url::ROUTE, r.get(type_url::ROUTE, name).expect("routes")).result {
         Ok(Resource::Route(rc)) => {
             let a = rc.routes.virtual_hosts()[0].routes()[0].action();
-            assert_eq!(a.request_headers.sets(), &[("x-mesh".to_string(), "yes".to_string())]);
+            let sets: Vec<(&str, &str)> =
+                a.request_headers.sets().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            assert_eq!(sets, [("x-mesh", "yes"), ("x-pct", "100%")]);
             assert_eq!((a.prefix_rewrite.as_deref(), a.host_rewrite.as_deref()), (Some("/v2"), Some("reviews-v2")));
         }
         other => panic!("accepted: {other:?}"),
     }
     assert!(rejected(&r).is_empty());
+}
+
+#[test]
+fn mirrors_regex_rewrites_and_destination_headers_reach_clients() {
+    let vs = "
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - rewrite: {uriRegexRewrite: {match: '^/api/v1/(.*)$', rewrite: '/v2/\\1'}}
+    mirror: {host: ratings}
+    mirrorPercentage: {value: 12.5}
+    route:
+    - destination: {host: reviews}
+      weight: 80
+      headers: {request: {set: {x-to: reviews}}, response: {remove: [x-internal]}}
+    - destination: {host: details}
+      weight: 20
+      headers: {request: {add: {x-to: details}}}
+";
+    let r = translate(&config(&[("workloads.yaml", WORKLOADS), ("vs.yaml", vs)]), &[], &TranslateOptions::default());
+    assert!(rejected(&r).is_empty(), "{:?}", rejected(&r));
+    assert!(
+        !r.warnings.iter().any(|w| w.starts_with("VirtualService default/reviews: ")),
+        "nothing to warn about: {:?}",
+        r.warnings
+    );
+    let rc = routes(&r, "reviews.default.svc.cluster.local:9080");
+    assert!(rc.cluster_names.contains("outbound|9080||ratings.default.svc.cluster.local"), "the mirror is fetched");
+    let a = rc.routes.virtual_hosts()[0].routes()[0].action();
+    assert_eq!(a.regex_rewrite.as_ref().map(|re| re.rewrite("/api/v1/x?y")).as_deref(), Some("/v2/x?y"));
+    let m = &a.mirrors[0];
+    assert_eq!(m.destination.cluster, "outbound|9080||ratings.default.svc.cluster.local");
+    assert_eq!(m.percentage.value(), 12.5);
+    let entries: Vec<(&str, u32)> = a.destinations.entries().iter().map(|(d, w)| (d.cluster.as_str(), *w)).collect();
+    assert_eq!(
+        entries,
+        [
+            ("outbound|9080||reviews.default.svc.cluster.local", 80),
+            ("outbound|9080||details.default.svc.cluster.local", 20)
+        ]
+    );
+    let to_reviews = a.destinations.headers(0).expect("reviews' headers");
+    assert_eq!(to_reviews.request.sets(), &[("x-to".to_string(), "reviews".to_string())]);
+    assert_eq!(to_reviews.response.removes(), ["x-internal"]);
+    assert_eq!(a.destinations.headers(1).expect("details' headers").request.adds().len(), 1);
 }
 
 #[test]

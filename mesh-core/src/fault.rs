@@ -12,6 +12,9 @@ use crate::ConfigError;
 pub struct Percent(f64);
 
 impl Percent {
+    /// 100 %.
+    pub const ALL: Self = Self(100.0);
+
     /// Validates `value` ∈ [0, 100].
     pub fn new(value: f64) -> Result<Self, ConfigError> {
         if !(0.0..=100.0).contains(&value) {

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use crate::ConfigError;
 use crate::cluster::Cluster;
-use crate::route::RouteTable;
+use crate::route::{Destination, RouteAction, RouteTable};
 
 /// One complete, consistent configuration: routes and the clusters they reference.
 ///
@@ -33,8 +33,8 @@ impl Snapshot {
         }
         for (i, vh) in routes.virtual_hosts().iter().enumerate() {
             for (j, r) in vh.routes().iter().enumerate() {
-                for (k, (d, _)) in r.action().destinations.entries().iter().enumerate() {
-                    let at = || format!("virtual_hosts[{i}].routes[{j}].route.destinations[{k}]");
+                for (at, d) in referenced(r.action()) {
+                    let at = || format!("virtual_hosts[{i}].routes[{j}].route.{at}");
                     let Some(c) = map.get(&d.cluster) else {
                         if !strict {
                             continue;
@@ -72,7 +72,7 @@ impl Snapshot {
         let present: std::collections::HashSet<String> = clusters.iter().map(|c| c.name().to_string()).collect();
         for vh in routes.virtual_hosts() {
             for r in vh.routes() {
-                for (d, _) in r.action().destinations.entries() {
+                for (_, d) in referenced(r.action()) {
                     if !present.contains(&d.cluster) && !missing.contains(&d.cluster) {
                         missing.push(d.cluster.clone());
                     }
@@ -99,4 +99,12 @@ impl Snapshot {
     pub fn clusters(&self) -> impl Iterator<Item = &Arc<Cluster>> {
         self.clusters.values()
     }
+}
+
+/// Every destination an action sends to — its weighted destinations and its mirrors —
+/// with its field path below the action.
+fn referenced(a: &RouteAction) -> impl Iterator<Item = (String, &Destination)> {
+    let weighted = a.destinations.entries().iter().enumerate().map(|(k, (d, _))| (format!("destinations[{k}]"), d));
+    let mirrors = a.mirrors.iter().enumerate().map(|(k, m)| (format!("mirrors[{k}]"), &m.destination));
+    weighted.chain(mirrors)
 }

@@ -28,8 +28,8 @@
 //!
 //! Our own client's translation (`mesh_xds::translate`) defines exactly what it accepts;
 //! resources are built to pass it. Where Istio's configuration asks for something our
-//! clients reject (per-destination header manipulation, regex rewrites, direct responses,
-//! mirrors, TLS to upstreams, …), the standard Envoy field is emitted all the same — Envoy and other clients honour
+//! clients reject (direct responses, header values with `%` formatters, TLS to
+//! upstreams, …), the standard Envoy field is emitted all the same — Envoy and other clients honour
 //! it, and ours will once they implement it — and [`Resources::warnings`] says so. What
 //! our clients would reject and that is safe to leave out (connection limits, outlier
 //! detection, slow start) is left out, also with a warning.

@@ -141,6 +141,25 @@ pub struct ActionFile {
     pub rewrite: Option<RewriteFile>,
     /// Answer with a redirect instead of forwarding.
     pub redirect: Option<RedirectFile>,
+    /// Copies of a share of the requests, sent fire and forget.
+    #[serde(default)]
+    pub mirrors: Vec<MirrorFile>,
+}
+
+/// `mirrors[]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorFile {
+    /// Cluster.
+    pub cluster: String,
+    /// Subset.
+    pub subset: Option<String>,
+    /// Share of requests, 0..=100 (default 100).
+    pub percentage: Option<f64>,
+    /// Append `-shadow` to the copies' host (default true).
+    pub shadow_host_suffix: Option<bool>,
+    /// The copies' authority instead (no suffix then).
+    pub authority: Option<String>,
 }
 
 /// `request_headers` / `response_headers`.
@@ -166,6 +185,18 @@ pub struct RewriteFile {
     pub prefix: Option<String>,
     /// Replaces the authority.
     pub authority: Option<String>,
+    /// Rewrites the path by regex (excludes `prefix`).
+    pub regex: Option<RegexRewriteFile>,
+}
+
+/// `rewrite.regex`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexRewriteFile {
+    /// RE2 pattern, matched anywhere in the path.
+    pub pattern: String,
+    /// Replacement; `\1`…`\9` refer to groups.
+    pub substitution: String,
 }
 
 /// `redirect`.
@@ -197,6 +228,10 @@ pub struct DestinationFile {
     /// Weight.
     #[serde(default)]
     pub weight: u32,
+    /// Request header changes for this destination only.
+    pub request_headers: Option<HeadersFile>,
+    /// Response header changes for this destination only.
+    pub response_headers: Option<HeadersFile>,
 }
 
 /// `retries`.

@@ -39,6 +39,7 @@
 
 mod cluster_policy;
 mod file;
+mod route_extras;
 mod translate;
 
 pub use file::StaticConfig;

@@ -15,6 +15,7 @@ use crate::route::{
 use crate::{ConfigError, Snapshot};
 
 use super::file::*;
+use super::route_extras;
 
 impl StaticConfig {
     /// Validates and translates into a snapshot.
@@ -135,6 +136,7 @@ fn action(f: &ActionFile) -> Result<RouteAction, ConfigError> {
         }
     }
     .within("destinations")?;
+    let destinations = route_extras::destination_headers(destinations, &f.destinations)?;
     let mut action = RouteAction::new(destinations);
     action.timeout = duration("timeout", &f.timeout)?;
     action.retry = f.retries.as_ref().map(retries).transpose().within("retries")?;
@@ -162,11 +164,14 @@ fn action(f: &ActionFile) -> Result<RouteAction, ConfigError> {
         }
         action.prefix_rewrite.clone_from(&r.prefix);
         action.host_rewrite.clone_from(&r.authority);
+        action.regex_rewrite = r.regex.as_ref().map(route_extras::regex_rewrite).transpose().within("rewrite.regex")?;
+        action.check_path_rewrites().map_err(|e| ConfigError::new("rewrite.regex", e.reason))?;
     }
+    action.mirrors = route_extras::mirrors(&f.mirrors)?;
     Ok(action)
 }
 
-fn headers(f: &HeadersFile) -> Result<HeaderMutation, ConfigError> {
+pub(super) fn headers(f: &HeadersFile) -> Result<HeaderMutation, ConfigError> {
     let mut m = HeaderMutation::new();
     for (k, v) in &f.set {
         m = m.set(k, v).within(format!("set.{k}"))?;

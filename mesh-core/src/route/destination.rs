@@ -1,5 +1,7 @@
 use crate::ConfigError;
 
+use super::HeaderMutation;
+
 /// Where traffic goes: a cluster and, optionally, one of its subsets.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Destination {
@@ -16,6 +18,27 @@ impl Destination {
     }
 }
 
+/// Header changes for the requests sent to one destination and for its responses
+/// (Istio's `route[].headers`, Envoy's weighted-cluster `request_headers_to_add` & co).
+///
+/// They apply once the destination is picked, before the route's own changes (Envoy
+/// evaluates the weighted-cluster level first, then the route), so a route-level `set`
+/// of the same header has the last word.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DestinationHeaders {
+    /// Changes to the request.
+    pub request: HeaderMutation,
+    /// Changes to the response.
+    pub response: HeaderMutation,
+}
+
+impl DestinationHeaders {
+    /// Whether there is nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.request.is_empty() && self.response.is_empty()
+    }
+}
+
 /// A weighted choice among destinations.
 ///
 /// Envoy-style weights may have any positive total; Istio requires them to sum to 100
@@ -25,17 +48,19 @@ impl Destination {
 pub struct WeightedDestinations {
     entries: Vec<(Destination, u32)>,
     cumulative: Vec<u64>,
+    /// Per-entry header changes; empty when no entry has any.
+    headers: Vec<DestinationHeaders>,
 }
 
 impl WeightedDestinations {
     /// A single destination that receives everything.
     pub fn single(dest: Destination) -> Self {
-        Self { entries: vec![(dest, 1)], cumulative: vec![1] }
+        Self { entries: vec![(dest, 1)], cumulative: vec![1], headers: Vec::new() }
     }
 
     /// No destinations (redirect routes only; never picked from).
     pub(crate) fn none() -> Self {
-        Self { entries: Vec::new(), cumulative: Vec::new() }
+        Self { entries: Vec::new(), cumulative: Vec::new(), headers: Vec::new() }
     }
 
     /// Envoy-style weights: any total; entries of weight 0 receive nothing.
@@ -57,7 +82,7 @@ impl WeightedDestinations {
         if total == 0 {
             return Err(ConfigError::new("", "destination weights must not all be 0"));
         }
-        Ok(Self { entries, cumulative })
+        Ok(Self { entries, cumulative, headers: Vec::new() })
     }
 
     /// Istio semantics: a lone destination may omit its weight (0 means 100); otherwise
@@ -78,6 +103,27 @@ impl WeightedDestinations {
     /// The destinations with their weights.
     pub fn entries(&self) -> &[(Destination, u32)] {
         &self.entries
+    }
+
+    /// Sets the header changes of the entry at `index`.
+    pub fn with_headers(mut self, index: usize, headers: DestinationHeaders) -> Result<Self, ConfigError> {
+        if index >= self.entries.len() {
+            return Err(ConfigError::new(
+                format!("[{index}]"),
+                format!("no such destination (there are {})", self.entries.len()),
+            ));
+        }
+        if headers.is_empty() && self.headers.is_empty() {
+            return Ok(self);
+        }
+        self.headers.resize_with(self.entries.len(), DestinationHeaders::default);
+        self.headers[index] = headers;
+        Ok(self)
+    }
+
+    /// The header changes of the entry at `index`, if it has any.
+    pub fn headers(&self, index: usize) -> Option<&DestinationHeaders> {
+        self.headers.get(index).filter(|h| !h.is_empty())
     }
 
     /// Sum of all weights.

@@ -10,12 +10,16 @@
 mod action;
 mod destination;
 mod matching;
+mod mirror;
+mod regex_rewrite;
 mod rewrite;
 mod table;
 
 pub use action::{HashPolicy, RouteAction};
-pub use destination::{Destination, WeightedDestinations};
+pub use destination::{Destination, DestinationHeaders, WeightedDestinations};
 pub use matching::{PathMatch, RouteMatch};
+pub use mirror::{MirrorHost, RequestMirror, shadow_authority};
+pub use regex_rewrite::RegexRewrite;
 pub use rewrite::{
     HeaderMutation, Redirect, RedirectCode, RedirectPath, rewrite_prefix, validate_authority, validate_prefix_rewrite,
 };

@@ -12,6 +12,7 @@ use super::balance::BalanceService;
 use super::cluster::{ClusterLayer, ClusterService};
 use super::fault::{FaultLayer, FaultService};
 use super::future::Staged;
+use super::mirror::{MirrorLayer, MirrorService, MirrorStats};
 use super::request::is_grpc;
 use super::retry::{DEFAULT_REPLAY_CAP, RetryLayer, RetryService};
 use super::route::{RouteLayer, RouteService};
@@ -19,7 +20,7 @@ use super::timeout::{TimeoutLayer, TimeoutService};
 use super::{ConfigHandle, RequestBody, ResponseBody};
 use crate::{BoxError, MeshError};
 
-type Stack = RouteService<FaultService<TimeoutService<RetryService<ClusterService<BalanceService>>>>>;
+type Stack = RouteService<FaultService<MirrorService<TimeoutService<RetryService<ClusterService<BalanceService>>>>>>;
 
 /// A channel through the mesh: a `tower::Service<http::Request<B>>` that routes,
 /// balances, retries, times out and injects faults per the configuration of its
@@ -40,6 +41,7 @@ pub struct MeshChannel {
     stack: Stack,
     authority: Option<Authority>,
     config: ConfigHandle,
+    mirror_stats: tokio::sync::watch::Receiver<MirrorStats>,
 }
 
 /// Configures a [`MeshChannel`].
@@ -57,7 +59,8 @@ impl MeshChannelBuilder {
         Ok(self)
     }
 
-    /// Bytes of each request body kept so the request can be retried (default 64 KiB).
+    /// Bytes of each request body kept so the request can be retried or mirrored
+    /// (default 64 KiB).
     #[must_use]
     pub fn replay_cap(mut self, bytes: usize) -> Self {
         self.replay_cap = bytes;
@@ -66,13 +69,17 @@ impl MeshChannelBuilder {
 
     /// Builds the channel.
     pub fn build(self) -> MeshChannel {
-        let stack = RouteLayer::new(self.config.clone()).layer(
-            FaultLayer::new().layer(
-                TimeoutLayer::new()
-                    .layer(RetryLayer::new(self.replay_cap).layer(ClusterLayer::new().layer(BalanceService::new()))),
-            ),
-        );
-        MeshChannel { stack, authority: self.authority, config: self.config }
+        let mirror = MirrorLayer::new(self.replay_cap);
+        let mirror_stats = mirror.stats();
+        let stack =
+            RouteLayer::new(self.config.clone()).layer(FaultLayer::new().layer(
+                mirror.layer(
+                    TimeoutLayer::new().layer(
+                        RetryLayer::new(self.replay_cap).layer(ClusterLayer::new().layer(BalanceService::new())),
+                    ),
+                ),
+            ));
+        MeshChannel { stack, authority: self.authority, config: self.config, mirror_stats }
     }
 }
 
@@ -90,6 +97,12 @@ impl MeshChannel {
     /// The configuration handle.
     pub fn config(&self) -> &ConfigHandle {
         &self.config
+    }
+
+    /// What happened to the copies of mirrored requests sent through this channel (and
+    /// its clones): the current counts, and a way to wait for a change.
+    pub fn mirror_stats(&self) -> tokio::sync::watch::Receiver<MirrorStats> {
+        self.mirror_stats.clone()
     }
 
     fn complete_uri(&self, uri: Uri, host: Option<&http::HeaderValue>) -> Result<Uri, MeshError> {

@@ -4,6 +4,7 @@
 //! MeshChannel          erase the body; default authority; errors → tonic::Status for gRPC
 //!   route     match host/path/headers/query/method → RouteDecision (request extension)
 //!   fault     optional delay / abort
+//!   mirror    copies a share of requests to mirror destinations, fire and forget
 //!   timeout   overall deadline: route timeout ∧ caller's grpc-timeout
 //!   retry     attempts, retry_on, per-try timeout, backoff, retry budget
 //!   cluster   decision → the (cluster, subset) balancer of the request's config
@@ -23,6 +24,7 @@ mod config;
 pub mod endpoint;
 pub mod fault;
 mod future;
+pub mod mirror;
 mod request;
 pub mod retry;
 pub mod route;

@@ -16,6 +16,10 @@ pub struct RouteDecision {
     pub(crate) vhost: usize,
     pub(crate) route: usize,
     pub(crate) destination: usize,
+    /// Set on the copy of a request sent to the route's mirror at this index: the
+    /// cluster and balance stages then serve the mirror's destination, and retries
+    /// leave the copy alone.
+    pub(crate) mirror: Option<usize>,
     pub(crate) hash: Option<u64>,
     pub(crate) grpc: bool,
 }
@@ -29,9 +33,17 @@ impl RouteDecision {
     pub fn route(&self) -> &Route {
         self.resolved.snapshot.routes().route_at(self.vhost, self.route)
     }
-    /// The chosen destination.
+    /// The chosen destination (for a mirrored copy, the mirror's).
     pub fn destination(&self) -> &Destination {
-        &self.route().action().destinations.entries()[self.destination].0
+        let action = self.route().action();
+        match self.mirror {
+            Some(i) => &action.mirrors[i].destination,
+            None => &action.destinations.entries()[self.destination].0,
+        }
+    }
+    /// Whether this is the copy of a request sent to a mirror.
+    pub fn is_mirror(&self) -> bool {
+        self.mirror.is_some()
     }
     /// Whether the request is gRPC (`content-type: application/grpc*`).
     pub fn is_grpc(&self) -> bool {
@@ -45,6 +57,7 @@ impl std::fmt::Debug for RouteDecision {
             .field("version", &self.resolved.snapshot.version())
             .field("route", &self.route().name())
             .field("destination", self.destination())
+            .field("mirror", &self.mirror.is_some())
             .finish()
     }
 }

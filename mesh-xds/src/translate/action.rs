@@ -1,9 +1,12 @@
 //! `RouteAction` → [`mesh_core::route::RouteAction`]: destinations, deadline, retries,
-//! hash policy, `prefix_rewrite` and `host_rewrite_literal`.
+//! hash policy, `prefix_rewrite` or `regex_rewrite` (not both, as Envoy requires),
+//! `host_rewrite_literal` and `request_mirror_policies` (see [`mirror`](super::mirror)).
 //!
 //! Destinations are `cluster` or `weighted_clusters` (Envoy weights: any total). Each
 //! destination has no subset: in xDS a subset is a cluster of its own
-//! (`outbound|9080|v2|reviews…`).
+//! (`outbound|9080|v2|reviews…`). A weighted cluster's own header mutations are honoured
+//! (applied before the route's, Envoy's order); its other per-cluster settings are
+//! rejected.
 //!
 //! The deadline follows proxyless gRPC rather than Envoy: an unset `timeout` means no
 //! route deadline (Envoy would default to 15 s), 0 disables it. When `timeout` is unset,
@@ -25,12 +28,14 @@ use mesh_core::fault::FaultPolicy;
 use mesh_core::matcher::{HeaderMatch, HeaderMatcher};
 use mesh_core::retry::RetryPolicy;
 use mesh_core::route::{
-    Destination, HashPolicy, RouteAction, WeightedDestinations, validate_authority, validate_prefix_rewrite,
+    Destination, DestinationHeaders, HashPolicy, RouteAction, WeightedDestinations, validate_authority,
+    validate_prefix_rewrite,
 };
 
 use super::field::{At, FieldResult, reject, unsupported};
+use super::mirror::mirror_policies;
 use super::retry::retry_policy;
-use super::route::header_mutations;
+use super::rewrite::{header_mutation, regex_rewrite};
 use super::value::timeout;
 
 /// Translates a route's `route` action. `vhost_retry` applies when the route sets no
@@ -76,10 +81,15 @@ pub(super) fn route_action(
         validate_prefix_rewrite(&a.prefix_rewrite).for_field("prefix_rewrite")?;
         action.prefix_rewrite = Some(a.prefix_rewrite.clone());
     }
+    if let Some(r) = &a.regex_rewrite {
+        action.regex_rewrite = Some(regex_rewrite(r).at("regex_rewrite")?);
+    }
+    action.check_path_rewrites()?;
     if let Some(HostRewriteSpecifier::HostRewriteLiteral(h)) = &a.host_rewrite_specifier {
         validate_authority(h).for_field("host_rewrite_literal")?;
         action.host_rewrite = Some(h.clone());
     }
+    action.mirrors = mirror_policies(&a.request_mirror_policies, clusters)?;
     Ok(action)
 }
 
@@ -87,7 +97,6 @@ pub(super) fn route_action(
 #[allow(deprecated)]
 fn rejected_fields(a: &pb::RouteAction) -> FieldResult<()> {
     unsupported(a.metadata_match.is_some(), "metadata_match", "subset load balancing (metadata_match)")?;
-    unsupported(a.regex_rewrite.is_some(), "regex_rewrite", "regex path rewriting")?;
     unsupported(!a.path_rewrite.is_empty(), "path_rewrite", "path rewriting")?;
     unsupported(a.path_rewrite_policy.is_some(), "path_rewrite_policy", "path rewriting")?;
     if let Some(h) = &a.host_rewrite_specifier
@@ -102,7 +111,6 @@ fn rejected_fields(a: &pb::RouteAction) -> FieldResult<()> {
         };
         return reject(field, "host rewriting other than host_rewrite_literal is not supported");
     }
-    unsupported(!a.request_mirror_policies.is_empty(), "request_mirror_policies", "request mirroring")?;
     unsupported(a.hedge_policy.is_some(), "hedge_policy", "hedging")?;
     unsupported(a.retry_policy_typed_config.is_some(), "retry_policy_typed_config", "typed retry policies")?;
     unsupported(a.internal_redirect_policy.is_some(), "internal_redirect_policy", "following redirects")?;
@@ -134,6 +142,7 @@ fn weighted_clusters(w: &pb::WeightedCluster) -> FieldResult<WeightedDestination
         _ => {}
     }
     let mut entries = Vec::with_capacity(w.clusters.len());
+    let mut headers = Vec::with_capacity(w.clusters.len());
     for (i, c) in w.clusters.iter().enumerate() {
         let at = |f: &str| format!("clusters[{i}].{f}");
         if c.name.is_empty() {
@@ -141,13 +150,12 @@ fn weighted_clusters(w: &pb::WeightedCluster) -> FieldResult<WeightedDestination
         }
         unsupported(!c.cluster_header.is_empty(), &at("cluster_header"), "choosing the cluster from a header")?;
         unsupported(c.metadata_match.is_some(), &at("metadata_match"), "subset load balancing (metadata_match)")?;
-        header_mutations([
-            c.request_headers_to_add.len(),
-            c.request_headers_to_remove.len(),
-            c.response_headers_to_add.len(),
-            c.response_headers_to_remove.len(),
-        ])
-        .at(format!("clusters[{i}]"))?;
+        headers.push(DestinationHeaders {
+            request: header_mutation("request", &c.request_headers_to_add, &c.request_headers_to_remove)
+                .at(format!("clusters[{i}]"))?,
+            response: header_mutation("response", &c.response_headers_to_add, &c.response_headers_to_remove)
+                .at(format!("clusters[{i}]"))?,
+        });
         unsupported(
             !c.typed_per_filter_config.is_empty(),
             &at("typed_per_filter_config"),
@@ -162,7 +170,11 @@ fn weighted_clusters(w: &pb::WeightedCluster) -> FieldResult<WeightedDestination
     {
         return reject("total_weight", format!("is {} but the weights sum to {total}", t.value));
     }
-    WeightedDestinations::new(entries).at("clusters")
+    let mut destinations = WeightedDestinations::new(entries).at("clusters")?;
+    for (i, h) in headers.into_iter().enumerate() {
+        destinations = destinations.with_headers(i, h).at("clusters")?;
+    }
+    Ok(destinations)
 }
 
 fn hash_policy(h: &pb::route_action::HashPolicy) -> FieldResult<HashPolicy> {

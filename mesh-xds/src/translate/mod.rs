@@ -11,10 +11,10 @@
 //! [`ListenerConfig`], [`RouteConfig`], [`ClusterConfig`] and [`EndpointsConfig`].
 //!
 //! One file per resource or concern: `listener.rs` (LDS, HTTP filters), `route.rs`
-//! (RDS structure), `matcher.rs`, `action.rs`, `retry.rs`, `fault.rs` (route policies),
-//! `cluster.rs`, `lb.rs`, `circuit_breakers.rs` (CDS), `endpoints.rs` (EDS), with
-//! `decoding.rs` on top and `field.rs` / `value.rs` underneath. Each file's docs list what it
-//! rejects and what it deliberately ignores.
+//! (RDS structure), `matcher.rs`, `action.rs`, `rewrite.rs`, `mirror.rs`, `retry.rs`,
+//! `fault.rs` (route policies), `cluster.rs`, `lb.rs`, `circuit_breakers.rs` (CDS),
+//! `endpoints.rs` (EDS), with `decoding.rs` on top and `field.rs` / `value.rs`
+//! underneath. Each file's docs list what it rejects and what it deliberately ignores.
 //!
 //! Server side: `server_listener.rs` (the inbound `Listener` → [`ServerListener`]),
 //! `server_tls.rs` (its `DownstreamTlsContext`) and `rbac.rs` (HTTP RBAC filters →
@@ -31,6 +31,7 @@ mod field;
 mod lb;
 mod listener;
 mod matcher;
+mod mirror;
 mod retry;
 mod rbac;
 mod rewrite;

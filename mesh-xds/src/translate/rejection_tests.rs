@@ -35,7 +35,7 @@ use envoy_types::pb::envoy::extensions::filters::http::fault::v3::fault_abort::{
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::ScopedRoutes;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::RouteSpecifier;
 use envoy_types::pb::envoy::extensions::load_balancing_policies::ring_hash::v3::RingHash;
-use envoy_types::pb::envoy::r#type::matcher::v3::RegexMatcher;
+use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatchAndSubstitute, RegexMatcher};
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, Int64Range, Percent as PbPercent};
 use envoy_types::pb::google::protobuf::{Duration as PbDuration, UInt32Value, UInt64Value};
 
@@ -107,7 +107,6 @@ fn route_actions_other_than_forwarding() {
 fn route_fields_that_change_behaviour() {
     let f = |s: &str| format!("{R}.{s}");
     route_rejected(&f("route.prefix_rewrite"), |rc| the_action(rc).prefix_rewrite = "v2".into());
-    route_rejected(&f("route.regex_rewrite"), |rc| the_action(rc).regex_rewrite = Some(Default::default()));
     route_rejected(&f("route.host_rewrite_literal"), |rc| {
         the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewriteLiteral("a b".into()));
     });
@@ -116,9 +115,6 @@ fn route_fields_that_change_behaviour() {
     });
     route_rejected(&f("route.host_rewrite_path_regex"), |rc| {
         the_action(rc).host_rewrite_specifier = Some(HostRewriteSpecifier::HostRewritePathRegex(Default::default()));
-    });
-    route_rejected(&f("route.request_mirror_policies"), |rc| {
-        the_action(rc).request_mirror_policies.push(Default::default());
     });
     route_rejected(&f("route.hedge_policy"), |rc| the_action(rc).hedge_policy = Some(Default::default()));
     route_rejected(&f("request_headers_to_add[0].header"), |rc| {
@@ -146,6 +142,70 @@ fn route_fields_that_change_behaviour() {
     });
     route_rejected("virtual_hosts[0].require_tls", |rc| rc.virtual_hosts[0].require_tls = 2);
     route_rejected("vhds", |rc| rc.vhds = Some(Default::default()));
+}
+
+#[test]
+fn mirrors_regex_rewrites_and_destination_headers() {
+    let f = |s: &str| format!("{R}.route.{s}");
+    let regex = |pattern: &str, substitution: &str| RegexMatchAndSubstitute {
+        pattern: Some(RegexMatcher { regex: pattern.into(), engine_type: None }),
+        substitution: substitution.into(),
+    };
+    route_rejected(&f("regex_rewrite.pattern.regex"), |rc| the_action(rc).regex_rewrite = Some(regex("(", "/")));
+    route_rejected(&f("regex_rewrite.substitution"), |rc| the_action(rc).regex_rewrite = Some(regex("(a)", r"\2")));
+    route_rejected(&f("regex_rewrite"), |rc| {
+        the_action(rc).prefix_rewrite = "/v2/".into();
+        the_action(rc).regex_rewrite = Some(regex("^/v1/", "/v2/"));
+    });
+    let mirror =
+        |m: pb::route_action::RequestMirrorPolicy| pb::route_action::RequestMirrorPolicy { cluster: "m".into(), ..m };
+    let m = |s: &str| f(&format!("request_mirror_policies[0].{s}"));
+    route_rejected(&m("cluster"), |rc| the_action(rc).request_mirror_policies.push(Default::default()));
+    route_rejected(&m("cluster_header"), |rc| {
+        let p = mirror(pb::route_action::RequestMirrorPolicy { cluster_header: "x-c".into(), ..Default::default() });
+        the_action(rc).request_mirror_policies.push(p);
+    });
+    route_rejected(&m("request_headers_mutations"), |rc| {
+        let p = mirror(pb::route_action::RequestMirrorPolicy {
+            request_headers_mutations: vec![Default::default()],
+            ..Default::default()
+        });
+        the_action(rc).request_mirror_policies.push(p);
+    });
+    route_rejected(&m("runtime_fraction.default_value.denominator"), |rc| {
+        let p = mirror(pb::route_action::RequestMirrorPolicy {
+            runtime_fraction: Some(RuntimeFractionalPercent {
+                default_value: Some(FractionalPercent { numerator: 1, denominator: 9 }),
+                runtime_key: String::new(),
+            }),
+            ..Default::default()
+        });
+        the_action(rc).request_mirror_policies.push(p);
+    });
+    route_rejected("virtual_hosts[0].request_mirror_policies", |rc| {
+        rc.virtual_hosts[0].request_mirror_policies.push(mirror(Default::default()));
+    });
+    route_rejected("request_mirror_policies", |rc| rc.request_mirror_policies.push(mirror(Default::default())));
+    let w = |s: &str| f(&format!("weighted_clusters.clusters[0].{s}"));
+    route_rejected(&w("request_headers_to_add[0].header.value"), |rc| {
+        first_weighted(rc).request_headers_to_add.push(header_option("x-id", "%REQ(x-id)%", 0));
+    });
+    route_rejected(&w("response_headers_to_remove[0]"), |rc| {
+        first_weighted(rc).response_headers_to_remove.push(":status".into());
+    });
+    route_rejected(&w("host_rewrite_literal"), |rc| {
+        first_weighted(rc).host_rewrite_specifier =
+            Some(pb::weighted_cluster::cluster_weight::HostRewriteSpecifier::HostRewriteLiteral("h".into()));
+    });
+}
+
+/// Makes the route split between `a` and `b`; returns the first weighted cluster.
+fn first_weighted(rc: &mut pb::RouteConfiguration) -> &mut pb::weighted_cluster::ClusterWeight {
+    *the_action(rc) = to_weighted(&[("a", 1), ("b", 1)]);
+    match &mut the_action(rc).cluster_specifier {
+        Some(ClusterSpecifier::WeightedClusters(w)) => &mut w.clusters[0],
+        _ => unreachable!("to_weighted makes weighted clusters"),
+    }
 }
 
 #[test]

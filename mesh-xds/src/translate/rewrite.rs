@@ -1,4 +1,5 @@
-//! Route-level header mutations and redirects → [`HeaderMutation`] and [`Redirect`].
+//! Header mutations (route and weighted-cluster level), regex path rewrites and
+//! redirects → [`HeaderMutation`], [`RegexRewrite`] and [`Redirect`].
 //!
 //! `append_action` `APPEND_IF_EXISTS_OR_ADD` (or legacy `append: true`, the legacy
 //! default) appends; `OVERWRITE_IF_EXISTS_OR_ADD` (or `append: false`) replaces.
@@ -9,7 +10,8 @@ use envoy_types::pb::envoy::config::core::v3::HeaderValueOption;
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
 use envoy_types::pb::envoy::config::route::v3 as pb;
 use envoy_types::pb::envoy::config::route::v3::redirect_action::{PathRewriteSpecifier, SchemeRewriteSpecifier};
-use mesh_core::route::{HeaderMutation, Redirect, RedirectCode, RedirectPath};
+use envoy_types::pb::envoy::r#type::matcher::v3::RegexMatchAndSubstitute;
+use mesh_core::route::{HeaderMutation, Redirect, RedirectCode, RedirectPath, RegexRewrite};
 
 use super::field::{At, FieldResult, reject, unsupported};
 
@@ -77,6 +79,15 @@ fn literal(v: &str) -> FieldResult<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// A `regex_rewrite` (RE2 pattern and substitution; see [`RegexRewrite`]).
+pub(super) fn regex_rewrite(r: &RegexMatchAndSubstitute) -> FieldResult<RegexRewrite> {
+    let Some(pattern) = &r.pattern else { return reject("pattern", "is required") };
+    RegexRewrite::new(&pattern.regex, &r.substitution).map_err(|e| match e.field.as_str() {
+        "pattern" => mesh_core::ConfigError::new("pattern.regex", e.reason),
+        _ => e,
+    })
 }
 
 /// A `redirect` action.

@@ -2,12 +2,14 @@
 //! routes in order, and the clusters they reference.
 //!
 //! Fields that change where a request goes, what is sent or how it is answered and that
-//! the client cannot honour are rejected (direct responses, regex rewrites, header
-//! manipulation above the route level, mirroring, TLS requirements, VHDS, …). Route-level
-//! header manipulation and redirects are honoured (see [`rewrite`](super::rewrite)). Fields that only matter with an
-//! HTTP filter the listener does not run (CORS, rate limits) or only to a proxy's own
-//! bookkeeping (stats, tracing, decorators, metadata, buffer limits, attempt-count
-//! headers) are ignored.
+//! the client cannot honour are rejected (direct responses, header manipulation and
+//! mirroring above the route level, TLS requirements, VHDS, …). Route-level and
+//! weighted-cluster header manipulation, regex rewrites and redirects (see
+//! [`rewrite`](super::rewrite)) and route-level mirroring (see [`mirror`](super::mirror))
+//! are honoured. Fields that only matter with an HTTP filter the listener does not run
+//! (CORS, rate limits) or only to a proxy's own bookkeeping (stats, tracing, decorators,
+//! metadata, buffer limits, attempt-count headers, `most_specific_header_mutations_wins`,
+//! which only orders levels the client rejects) are ignored.
 
 use std::collections::BTreeSet;
 
@@ -42,7 +44,7 @@ pub(super) fn route_config(rc: &pb::RouteConfiguration) -> FieldResult<RouteConf
         rc.response_headers_to_add.len(),
         rc.response_headers_to_remove.len(),
     ])?;
-    unsupported(!rc.request_mirror_policies.is_empty(), "request_mirror_policies", "request mirroring")?;
+    unsupported(!rc.request_mirror_policies.is_empty(), "request_mirror_policies", "mirroring above the route level")?;
     unsupported(!rc.vhost_header.is_empty(), "vhost_header", "choosing the virtual host by another header")?;
     unsupported(!rc.route_specifiers.is_empty(), "route_specifiers", "route specifiers")?;
     unsupported(
@@ -61,9 +63,10 @@ pub(super) fn route_config(rc: &pb::RouteConfiguration) -> FieldResult<RouteConf
     Ok(RouteConfig { name: rc.name.clone(), routes: RouteTable::new(hosts)?, cluster_names })
 }
 
-/// Rejects header manipulation (the lengths of `request_headers_to_add`,
-/// `request_headers_to_remove`, `response_headers_to_add`, `response_headers_to_remove`).
-pub(super) fn header_mutations(lengths: [usize; 4]) -> FieldResult<()> {
+/// Rejects header manipulation above the route level (the lengths of
+/// `request_headers_to_add`, `request_headers_to_remove`, `response_headers_to_add`,
+/// `response_headers_to_remove`).
+fn header_mutations(lengths: [usize; 4]) -> FieldResult<()> {
     let fields = [
         "request_headers_to_add",
         "request_headers_to_remove",
@@ -71,7 +74,7 @@ pub(super) fn header_mutations(lengths: [usize; 4]) -> FieldResult<()> {
         "response_headers_to_remove",
     ];
     match lengths.iter().zip(fields).find(|(n, _)| **n > 0) {
-        Some((_, field)) => reject(field, "header manipulation is not supported"),
+        Some((_, field)) => reject(field, "header manipulation above the route level is not supported"),
         None => Ok(()),
     }
 }
@@ -91,7 +94,7 @@ fn virtual_host(
     ])?;
     unsupported(vh.hedge_policy.is_some(), "hedge_policy", "hedging")?;
     unsupported(vh.retry_policy_typed_config.is_some(), "retry_policy_typed_config", "typed retry policies")?;
-    unsupported(!vh.request_mirror_policies.is_empty(), "request_mirror_policies", "request mirroring")?;
+    unsupported(!vh.request_mirror_policies.is_empty(), "request_mirror_policies", "mirroring above the route level")?;
     unsupported(!vh.route_specifiers.is_empty(), "route_specifiers", "route specifiers")?;
     let retry = vh.retry_policy.as_ref().map(retry_policy).transpose().at("retry_policy")?;
     let fault = per_filter_fault(&vh.typed_per_filter_config)?.or(inherited_fault);

@@ -102,7 +102,18 @@ pub(super) fn check_http_route(f: &mut Findings, at: FieldPath, r: &HttpRoute) {
     if let Some(rw) = &r.rewrite
         && let Some(re) = &rw.uri_regex_rewrite
     {
-        f.regex(at.key("rewrite").key("uriRegexRewrite").key("match"), &re.pattern);
+        let at = at.key("rewrite");
+        if rw.uri.is_some() {
+            f.push(at.key("uriRegexRewrite"), "uri and uriRegexRewrite exclude each other");
+        }
+        let at = at.key("uriRegexRewrite");
+        f.regex(at.key("match"), &re.pattern);
+        // The substitution as clients apply it (RE2: `\1`…`\9`, `\\`), against the pattern.
+        if let Err(e) = mesh_core::route::RegexRewrite::new(&re.pattern, &re.rewrite)
+            && e.field == "substitution"
+        {
+            f.push(at.key("rewrite"), e.reason);
+        }
     }
 }
 

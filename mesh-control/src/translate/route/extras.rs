@@ -1,8 +1,10 @@
 //! The parts of a rule beyond destinations, emitted with the standard Envoy fields.
-//! Mesh clients honour rule-level header manipulation, `rewrite.uri`/`authority` and
-//! redirects; they still reject per-destination headers, regex rewrites, direct
-//! responses, mirroring, and hash policies on anything but a header, which other xDS
-//! clients get all the same. `unsupported/` warns about those.
+//! Mesh clients honour rule- and destination-level header manipulation (a weighted
+//! cluster's own lists, or the route's when there is one destination), `rewrite.uri` /
+//! `authority` / `uriRegexRewrite`, redirects and mirrors (`runtime_fraction` per
+//! million, the `-shadow` host suffix); they still reject direct responses, header
+//! values with `%` substitution formatters, and hash policies on anything but a header,
+//! which other xDS clients get all the same. `unsupported/` warns about those.
 
 use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;

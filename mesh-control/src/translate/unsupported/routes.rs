@@ -2,7 +2,7 @@
 
 use super::super::virtual_services::applies_to_mesh;
 use super::super::warnings::{NOT_SUPPORTED, Warnings, who};
-use crate::istio::{HttpMatchRequest, Named, VirtualService};
+use crate::istio::{Headers, HttpMatchRequest, Named, VirtualService};
 
 /// Adds the warnings about one VirtualService.
 pub(super) fn virtual_service(vs: &Named<VirtualService>, w: &mut Warnings) {
@@ -20,18 +20,19 @@ pub(super) fn virtual_service(vs: &Named<VirtualService>, w: &mut Warnings) {
     for (i, r) in vs.spec.http.iter().enumerate() {
         let at = format!("spec.http[{i}]");
         let mut unsupported = |field: &str, what: &str| w.add(&me, format!("{at}.{field}: {what} {NOT_SUPPORTED}"));
-        // Rule-level headers, `rewrite.uri`/`rewrite.authority` and redirects are honoured.
-        if r.route.iter().any(|d| d.headers.is_some()) {
-            unsupported("route[].headers", "per-destination header manipulation is");
-        }
-        if r.rewrite.as_ref().is_some_and(|rw| rw.uri_regex_rewrite.is_some()) {
-            unsupported("rewrite.uriRegexRewrite", "regex rewriting is");
-        }
+        // Rule- and destination-level headers, rewrites (uri, authority, regex), redirects
+        // and mirrors are honoured.
         if r.direct_response.is_some() {
             unsupported("directResponse", "direct responses are");
         }
-        if r.mirror.is_some() || !r.mirrors.is_empty() {
-            unsupported(if r.mirror.is_some() { "mirror" } else { "mirrors" }, "mirroring is");
+        let destination_headers = r.route.iter().enumerate().map(|(k, d)| (format!("route[{k}].headers"), &d.headers));
+        for (field, headers) in std::iter::once(("headers".to_string(), &r.headers)).chain(destination_headers) {
+            for name in formatted_values(headers.as_ref()) {
+                unsupported(
+                    &format!("{field}.{name}"),
+                    "a value with %…% (an Envoy substitution formatter; write % as %%) is",
+                );
+            }
         }
         if r.retries.as_ref().and_then(|r| r.retry_remote_localities) == Some(true) {
             unsupported("retries.retryRemoteLocalities", "retrying in other localities (retry priority) is");
@@ -64,4 +65,20 @@ fn matches(me: &str, at: &str, m: &HttpMatchRequest, w: &mut Warnings) {
             format!("{at}: sourceLabels/sourceNamespace cannot be honoured (every client is sent the same routes); the match is dropped"),
         );
     }
+}
+
+/// `request.set.x-a`-style paths of header values that hold a `%` other than `%%`: Envoy
+/// reads them as substitution formatters, which mesh clients do not implement.
+fn formatted_values(h: Option<&Headers>) -> Vec<String> {
+    let Some(h) = h else { return Vec::new() };
+    let mut out = Vec::new();
+    for (side, ops) in [("request", &h.request), ("response", &h.response)] {
+        let Some(ops) = ops else { continue };
+        for (op, map) in [("set", &ops.set), ("add", &ops.add)] {
+            out.extend(
+                map.iter().filter(|(_, v)| v.replace("%%", "").contains('%')).map(|(k, _)| format!("{side}.{op}.{k}")),
+            );
+        }
+    }
+    out
 }

@@ -29,6 +29,7 @@ use tower::retry::budget::{Budget, TpsBudget};
 use tower_layer::Layer;
 use tower_service::Service;
 
+pub(crate) use replay::NotReplayable;
 pub use replay::{DEFAULT_REPLAY_CAP, ReplayBody};
 
 use super::body::{RequestBody, ResponseBody};
@@ -100,7 +101,8 @@ where
 
     fn call(&mut self, req: Request<RequestBody>) -> Self::Future {
         let Some(d) = req.extensions().get::<RouteDecision>() else { return Staged::inner(self.inner.call(req)) };
-        if d.route().action().retry.is_none() {
+        // A mirrored copy is sent once and never touches the retry budget.
+        if d.route().action().retry.is_none() || d.is_mirror() {
             return Staged::inner(self.inner.call(req));
         }
         // The decision (one Arc) carries the policy and the cluster name: nothing of the

@@ -8,9 +8,11 @@
 //! within the same destination but may pick another endpoint of it.
 //!
 //! After the choice the route's changes apply (see [`rewrite`]): request header
-//! mutations, prefix and host rewrites; a redirect route answers at once without calling
-//! the next stage; response header mutations wrap the next stage's future (boxed only
-//! for routes that have them, so the common path stays allocation-free).
+//! mutations — the chosen destination's own first, then the route's, as Envoy evaluates
+//! a weighted cluster's before its route's — then the prefix or regex path rewrite and
+//! the host rewrite; a redirect route answers at once without calling the next stage;
+//! response header mutations (destination's, then route's) wrap the next stage's future
+//! (boxed only for routes that have them, so the common path stays allocation-free).
 
 mod rewrite;
 
@@ -89,15 +91,24 @@ where
             HashPolicy::Header(name) => req.headers().get(name.as_str()).map(|v| hash_key(v.as_bytes())),
         });
         let grpc = is_grpc(&req);
+        let to_destination = action.destinations.headers(destination);
+        if let Some(h) = to_destination {
+            rewrite::apply_headers(&h.request, req.headers_mut());
+        }
         rewrite::rewrite_request(&mut req, action, chosen.matcher());
-        let respond = (!action.response_headers.is_empty()).then(|| resolved.clone());
-        req.extensions_mut().insert(RouteDecision { resolved, vhost, route, destination, hash, grpc });
+        let respond = (!action.response_headers.is_empty() || to_destination.is_some_and(|h| !h.response.is_empty()))
+            .then(|| resolved.clone());
+        req.extensions_mut().insert(RouteDecision { resolved, vhost, route, destination, mirror: None, hash, grpc });
         let future = self.inner.call(req);
         match respond {
             None => Staged::inner(future),
             Some(resolved) => Staged::boxed(async move {
                 let mut resp = future.await?;
                 let action = resolved.snapshot.routes().route_at(vhost, route).action();
+                // Envoy's order: the weighted destination's changes, then the route's.
+                if let Some(h) = action.destinations.headers(destination) {
+                    rewrite::apply_headers(&h.response, resp.headers_mut());
+                }
                 rewrite::apply_headers(&action.response_headers, resp.headers_mut());
                 Ok(resp)
             }),

@@ -1,5 +1,5 @@
-//! What a route changes: request and response headers, the path prefix and the
-//! authority (applied after the route is chosen), and redirects (answered here).
+//! What a route changes: request and response headers, the path (prefix or regex) and
+//! the authority (applied after the route is chosen), and redirects (answered here).
 //!
 //! `prefix_rewrite` only applies to routes that match a path prefix: the matched prefix
 //! is replaced, the rest of the path and the query are kept. Envoy would also rewrite
@@ -36,22 +36,27 @@ fn matched_prefix(m: &RouteMatch) -> Option<&str> {
     }
 }
 
-/// Request header changes, prefix rewrite and host rewrite of `action`.
+/// Request header changes, path (prefix or regex) rewrite and host rewrite of `action`.
 pub(super) fn rewrite_request(req: &mut Request<RequestBody>, action: &RouteAction, matcher: &RouteMatch) {
     apply_headers(&action.request_headers, req.headers_mut());
-    if action.prefix_rewrite.is_none() && action.host_rewrite.is_none() {
+    if action.prefix_rewrite.is_none() && action.regex_rewrite.is_none() && action.host_rewrite.is_none() {
         return;
     }
     let mut parts = req.uri().clone().into_parts();
-    if let (Some(replacement), Some(prefix)) = (&action.prefix_rewrite, matched_prefix(matcher)) {
-        let old = parts.path_and_query.as_ref().map_or("/", PathAndQuery::as_str);
-        let mut new = rewrite_prefix(old, Some(prefix), replacement);
+    let old = parts.path_and_query.as_ref().map_or("/", PathAndQuery::as_str);
+    // Configuration guarantees at most one path rewrite; a prefix rewrite would win (Envoy's order).
+    let new = match (&action.prefix_rewrite, matched_prefix(matcher), &action.regex_rewrite) {
+        (Some(replacement), Some(prefix), _) => Some(rewrite_prefix(old, Some(prefix), replacement)),
+        (None, _, Some(re)) => Some(re.rewrite(old)),
+        _ => None,
+    };
+    if let Some(mut new) = new {
         if !new.starts_with('/') {
             new.insert(0, '/');
         }
         match new.parse::<PathAndQuery>() {
             Ok(pq) => parts.path_and_query = Some(pq),
-            Err(e) => tracing::debug!(%e, new, "prefix rewrite gave an invalid path; kept the original"),
+            Err(e) => tracing::debug!(%e, new, "path rewrite gave an invalid path; kept the original"),
         }
     }
     if let Some(host) = &action.host_rewrite
