@@ -127,6 +127,9 @@ fn istio_refusals_deny_without_rules_empty_from_empty_source() {
     assert!(one_issue(&empty_source).contains("spec.rules[0].from[0].source: the source must not be empty"));
     let no_values = format!("{AP}spec:\n  rules:\n  - when:\n    - key: request.headers[x-token]\n");
     assert!(one_issue(&no_values).contains("spec.rules[0].when[0]: at least one of values and notValues"));
+    let destination_ip =
+        format!("{AP}spec:\n  rules:\n  - when:\n    - key: destination.ip\n      values: [10.0.0.1]\n");
+    assert!(one_issue(&destination_ip).contains("spec.rules[0].when[0].key: destination.ip is not supported"));
     let bad_port = format!("{AP}spec:\n  rules:\n  - to:\n    - operation:\n        ports: [http]\n");
     assert!(one_issue(&bad_port).contains("spec.rules[0].to[0].operation.ports[0]: \"http\" is not a port number"));
     let template = format!("{AP}spec:\n  rules:\n  - to:\n    - operation:\n        paths: [\"/a/{{*}}/b\"]\n");

@@ -9,7 +9,8 @@
 //!   non-empty `operation`; `serviceAccounts` exclude `principals` and `namespaces`;
 //! - values are never empty; IP blocks parse; ports are numbers; paths hold no templates;
 //! - every `when` has a known `key` (see [`ConditionAttribute`]) and `values` or
-//!   `notValues`, checked for that attribute.
+//!   `notValues`, checked for that attribute; `destination.ip` is refused (mesh servers do
+//!   not match it).
 
 use super::Findings;
 use crate::istio::model::{
@@ -84,6 +85,9 @@ fn check_rule(f: &mut Findings, at: FieldPath, rule: &AuthorizationRule) {
                 continue;
             }
         };
+        if attribute == ConditionAttribute::DestinationIp {
+            f.push(at.key("key"), "destination.ip is not supported by mesh servers (they match no local address)");
+        }
         if condition.values.is_empty() && condition.not_values.is_empty() {
             f.push(at.clone(), format!("at least one of values and notValues is required for key {}", condition.key));
         }

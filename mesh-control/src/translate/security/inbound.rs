@@ -70,7 +70,8 @@ pub enum EscapedSlashes {
     /// Refuse the request (400): the default, as a safe choice for path-based policies.
     #[default]
     Reject,
-    /// Unescape, and redirect the client to the unescaped path.
+    /// Unescape, and redirect the client to the unescaped path (Envoy only: mesh servers
+    /// refuse a listener asking for it).
     UnescapeAndRedirect,
     /// Unescape, and serve the unescaped path.
     UnescapeAndForward,

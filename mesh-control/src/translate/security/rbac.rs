@@ -11,8 +11,11 @@
 //! Istio's string forms map to Envoy string matchers: `abc` exact, `abc*` prefix, `*abc`
 //! suffix, `*` present (the regex `.+`). Peer principals are SPIFFE URIs
 //! (`spiffe://` + the written `<trust domain>/ns/<ns>/sa/<sa>`); namespaces and service
-//! accounts match them by regex. JWT attributes (request principals, claims) are metadata
-//! matchers on the `istio_authn` filter's dynamic metadata, as istiod writes them.
+//! accounts match them by regex. Request principals are metadata matchers on the
+//! `istio_authn` filter's dynamic metadata, as istiod writes them; the other JWT attributes
+//! (audiences, presenter, claims) are written as never matching (`not_id: any`): mesh
+//! servers validate no JWT and match no other metadata, so that is what they evaluate to
+//! — warned about, since a DENY rule on a claim then never applies.
 
 use envoy_types::pb::envoy::config::core::v3::CidrRange;
 use envoy_types::pb::envoy::config::rbac::v3::permission::{Rule as PermissionRule, Set as PermissionSet};
@@ -24,8 +27,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::metadata_matcher::PathSegment;
 use envoy_types::pb::envoy::r#type::matcher::v3::metadata_matcher::path_segment::Segment;
 use envoy_types::pb::envoy::r#type::matcher::v3::string_matcher::MatchPattern;
 use envoy_types::pb::envoy::r#type::matcher::v3::{
-    ListMatcher, MetadataMatcher, PathMatcher, RegexMatcher, StringMatcher, ValueMatcher, list_matcher, path_matcher,
-    value_matcher,
+    MetadataMatcher, PathMatcher, RegexMatcher, StringMatcher, ValueMatcher, path_matcher, value_matcher,
 };
 use envoy_types::pb::google::protobuf::UInt32Value;
 
@@ -53,8 +55,9 @@ enum On {
     RemoteIp,
     /// `request.headers[name]`.
     Header(String),
-    /// `request.auth.audiences`, `request.auth.presenter`, `request.auth.claims[…]`.
-    Jwt(Vec<String>, bool),
+    /// `request.auth.audiences`, `request.auth.presenter`, `request.auth.claims[…]`: never
+    /// matched (see [`principal_values`]).
+    Jwt,
     /// `hosts`.
     Host,
     /// `methods`.
@@ -99,12 +102,9 @@ pub(crate) fn rule_policy(rule: &AuthorizationRule, namespace: &str) -> Policy {
             ConditionAttribute::SourcePrincipal => (On::Principal, false),
             ConditionAttribute::SourceServiceAccount => (On::ServiceAccount(namespace.to_string()), false),
             ConditionAttribute::RequestPrincipal => (On::RequestPrincipal, false),
-            ConditionAttribute::RequestAudiences => (On::Jwt(vec!["request.auth.audiences".into()], false), false),
-            ConditionAttribute::RequestPresenter => (On::Jwt(vec!["request.auth.presenter".into()], false), false),
-            ConditionAttribute::RequestClaim(names) => {
-                let path = std::iter::once("request.auth.claims".to_string()).chain(names).collect();
-                (On::Jwt(path, true), false)
-            }
+            ConditionAttribute::RequestAudiences
+            | ConditionAttribute::RequestPresenter
+            | ConditionAttribute::RequestClaim(_) => (On::Jwt, false),
             ConditionAttribute::RequestHeader(name) => (On::Header(name), false),
         };
         let field = Field::new(on, &c.values, &c.not_values);
@@ -233,8 +233,10 @@ fn principal_values(on: &On, v: &str) -> Vec<Principal> {
             Some(c) => Identifier::RemoteIp(c),
             None => return Vec::new(),
         },
-        On::RequestPrincipal => Identifier::Metadata(jwt(&["request.auth.principal".into()], v, false)),
-        On::Jwt(path, list) => Identifier::Metadata(jwt(path, v, *list)),
+        On::RequestPrincipal => Identifier::Metadata(jwt(&["request.auth.principal".into()], v)),
+        // Mesh servers match only the request principal in `istio_authn`'s metadata, and
+        // validate no JWT: a claim never matches, which is written as such.
+        On::Jwt => Identifier::NotId(Box::new(principal(Identifier::Any(true)))),
         On::Header(name) => Identifier::Header(header(name, v, false)),
         _ => return Vec::new(),
     };
@@ -304,19 +306,10 @@ fn header(name: &str, v: &str, ignore_case: bool) -> HeaderMatcher {
     HeaderMatcher { name: name.to_string(), header_match_specifier: Some(specifier), ..Default::default() }
 }
 
-/// A matcher on the JWT results `istio_authn` leaves in the dynamic metadata; `list`:
-/// the value is a list (claims), one element of which must match.
-fn jwt(path: &[String], v: &str, list: bool) -> MetadataMatcher {
-    let string = ValueMatcher { match_pattern: Some(value_matcher::MatchPattern::StringMatch(string_matcher(v, ""))) };
-    let value = if list {
-        ValueMatcher {
-            match_pattern: Some(value_matcher::MatchPattern::ListMatch(Box::new(ListMatcher {
-                match_pattern: Some(list_matcher::MatchPattern::OneOf(Box::new(string))),
-            }))),
-        }
-    } else {
-        string
-    };
+/// A matcher on the request principal `istio_authn` leaves in the dynamic metadata (a
+/// validated JWT's `<iss>/<sub>`).
+fn jwt(path: &[String], v: &str) -> MetadataMatcher {
+    let value = ValueMatcher { match_pattern: Some(value_matcher::MatchPattern::StringMatch(string_matcher(v, ""))) };
     MetadataMatcher {
         filter: AUTHN_FILTER.to_string(),
         path: path.iter().map(|k| PathSegment { segment: Some(Segment::Key(k.clone())) }).collect(),
