@@ -24,7 +24,12 @@ fn summary(r: &Resource) -> Value {
             })).collect::<Vec<_>>(),
             "clusters": rc.cluster_names,
         }),
-        Resource::Cluster(c) => json!({ "lb": format!("{:?}", c.lb), "discovery": format!("{:?}", c.discovery) }),
+        Resource::Cluster(c) => json!({
+            "lb": format!("{:?}", c.lb),
+            "discovery": format!("{:?}", c.discovery),
+            "circuit_breakers": format!("{:?}", c.circuit_breakers),
+            "outlier_detection": c.outlier_detection.as_ref().map(|o| format!("{o:?}")),
+        }),
         Resource::Endpoints(e) => json!({
             "endpoints": e.endpoints.iter().map(|ep| json!({
                 "address": ep.address().to_string(),

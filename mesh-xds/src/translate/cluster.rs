@@ -8,9 +8,12 @@
 //! with an explicit HTTP/1.1 or HTTP/2 config, else the legacy `http2_protocol_options`
 //! (HTTP/2), else auto (HTTP/2 for gRPC, HTTP/1.1 otherwise).
 //!
+//! Circuit breakers: `circuit_breakers.rs`; outlier detection: `outlier.rs`.
+//!
 //! Rejected: TLS to upstreams (a later change adds mTLS), subset load balancing (in xDS
-//! each subset is a cluster of its own), outlier detection and active health checks (not
-//! implemented by the client), upstream network filters, custom cluster types.
+//! each subset is a cluster of its own), active health checks (not implemented by the
+//! client), upstream network filters, custom cluster types, HTTP-level outlier
+//! detection (`HttpProtocolOptions.outlier_detection`: custom error matchers).
 
 use std::time::Duration;
 
@@ -24,10 +27,11 @@ use mesh_core::cluster::Protocol;
 use mesh_core::endpoint::Endpoint;
 use prost::Name;
 
-use super::circuit_breakers::retry_budget;
+use super::circuit_breakers::circuit_breakers;
 use super::endpoints::{load_assignment, port, socket_address};
 use super::field::{At, FieldResult, reject, unsupported};
 use super::lb::lb_policy;
+use super::outlier::outlier_detection;
 use super::value::{config_source, duration, unpack};
 use super::{ClusterConfig, ClusterDiscovery, ResourceError};
 
@@ -51,9 +55,13 @@ pub fn build_cluster(
         .lb(config.lb)
         .protocol(config.protocol)
         .connect_timeout(config.connect_timeout)
+        .circuit_breakers(config.circuit_breakers)
         .endpoints(endpoints);
     if let Some(budget) = config.retry_budget {
         b = b.retry_budget(budget);
+    }
+    if let Some(od) = &config.outlier_detection {
+        b = b.outlier_detection(od.clone());
     }
     b.build().map_err(|e| ResourceError::of(&config.name, e))
 }
@@ -71,15 +79,18 @@ fn cluster(c: &Cluster) -> FieldResult<ClusterConfig> {
             t => t,
         },
     };
-    let retry_budget = match &c.circuit_breakers {
-        Some(cb) => retry_budget(cb).at("circuit_breakers")?,
-        None => None,
+    let breakers = match &c.circuit_breakers {
+        Some(cb) => circuit_breakers(cb).at("circuit_breakers")?,
+        None => Default::default(),
     };
+    let outlier_detection = c.outlier_detection.as_ref().map(outlier_detection).transpose().at("outlier_detection")?;
     Ok(ClusterConfig {
         name: c.name.clone(),
         discovery,
         lb: lb_policy(c)?,
-        retry_budget,
+        retry_budget: breakers.retry_budget,
+        circuit_breakers: breakers.limits,
+        outlier_detection,
         connect_timeout,
         protocol: protocol(c)?,
     })
@@ -101,7 +112,6 @@ fn rejected_fields(c: &Cluster) -> FieldResult<()> {
         "lb_subset_config",
         "subset load balancing (use one cluster per subset)",
     )?;
-    unsupported(c.outlier_detection.is_some(), "outlier_detection", "outlier detection")?;
     unsupported(!c.health_checks.is_empty(), "health_checks", "active health checking")?;
     unsupported(!c.filters.is_empty(), "filters", "upstream network filters")?;
     unsupported(c.upstream_config.is_some(), "upstream_config", "a custom upstream")
@@ -177,7 +187,7 @@ fn protocol(c: &Cluster) -> FieldResult<Protocol> {
 /// The protocol chosen by `HttpProtocolOptions`, if it chooses one.
 fn http_protocol_options(o: &HttpProtocolOptions) -> FieldResult<Option<Protocol>> {
     unsupported(!o.http_filters.is_empty(), "http_filters", "upstream HTTP filters")?;
-    unsupported(o.outlier_detection.is_some(), "outlier_detection", "outlier detection")?;
+    unsupported(o.outlier_detection.is_some(), "outlier_detection", "HTTP-level outlier detection (error matchers)")?;
     unsupported(!o.request_mirror_policies.is_empty(), "request_mirror_policies", "request mirroring")?;
     unsupported(!o.hash_policy.is_empty(), "hash_policy", "cluster-level hash policies")?;
     unsupported(o.retry_policy.is_some(), "retry_policy", "cluster-level retry policies")?;

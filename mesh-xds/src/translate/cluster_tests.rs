@@ -9,8 +9,10 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{
     ClusterDiscoveryType, DiscoveryType, LbConfig, LbPolicy as PbLbPolicy, LeastRequestLbConfig, RingHashLbConfig,
 };
 use envoy_types::pb::envoy::config::cluster::v3::load_balancing_policy::Policy;
-use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, LoadBalancingPolicy};
-use envoy_types::pb::envoy::config::core::v3::{Http1ProtocolOptions, Http2ProtocolOptions, TypedExtensionConfig};
+use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, LoadBalancingPolicy, OutlierDetection};
+use envoy_types::pb::envoy::config::core::v3::{
+    Http1ProtocolOptions, Http2ProtocolOptions, RoutingPriority, TypedExtensionConfig,
+};
 use envoy_types::pb::envoy::extensions::load_balancing_policies::least_request::v3::LeastRequest;
 use envoy_types::pb::envoy::extensions::load_balancing_policies::random::v3::Random;
 use envoy_types::pb::envoy::extensions::load_balancing_policies::ring_hash::v3::RingHash;
@@ -21,7 +23,7 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_optio
     ExplicitHttpConfig, UpstreamProtocolOptions, UseDownstreamHttpConfig, explicit_http_config::ProtocolConfig,
 };
 use envoy_types::pb::envoy::r#type::v3::Percent as PbPercent;
-use envoy_types::pb::google::protobuf::{Any, UInt32Value, UInt64Value};
+use envoy_types::pb::google::protobuf::{Any, BoolValue, Duration as PbDuration, UInt32Value, UInt64Value};
 use mesh_core::cluster::Protocol;
 use mesh_core::lb::LbPolicy;
 use mesh_core::retry::RetryBudgetPolicy;
@@ -203,4 +205,74 @@ fn retry_budget_from_circuit_breakers() {
 
     let built = build_cluster(&config(&c), Vec::new()).expect("builds");
     assert_eq!(built.retry_budget().map(|b| b.min_retries_per_sec), Some(3));
+}
+
+#[test]
+fn circuit_breaker_limits() {
+    let mut c = of_type("c", DiscoveryType::Eds);
+    let u = |value| Some(UInt32Value { value });
+    c.circuit_breakers = Some(CircuitBreakers {
+        thresholds: vec![
+            Thresholds {
+                max_connections: u(10),
+                max_pending_requests: u(5),
+                max_requests: u(100),
+                // istiod's "unlimited".
+                max_retries: u(u32::MAX),
+                track_remaining: true,
+                ..Default::default()
+            },
+            // Unlimited HIGH-priority thresholds are harmless.
+            Thresholds { priority: RoutingPriority::High as i32, max_requests: u(u32::MAX), ..Default::default() },
+        ],
+        ..Default::default()
+    });
+    let limits = mesh_core::cluster::CircuitBreakers {
+        max_connections: Some(10),
+        max_pending_requests: Some(5),
+        max_requests: Some(100),
+        max_retries: None,
+    };
+    assert_eq!(config(&c).circuit_breakers, limits);
+    assert_eq!(build_cluster(&config(&c), Vec::new()).expect("builds").circuit_breakers(), &limits);
+    c.circuit_breakers = Some(CircuitBreakers {
+        thresholds: vec![Thresholds { max_retries: u(2), ..Default::default() }],
+        ..Default::default()
+    });
+    assert_eq!(config(&c).circuit_breakers.max_retries, Some(2));
+    assert_eq!(config(&of_type("c", DiscoveryType::Eds)).circuit_breakers, Default::default(), "none: unlimited");
+}
+
+#[test]
+fn outlier_detection_with_envoy_defaults() {
+    let mut c = of_type("c", DiscoveryType::Eds);
+    assert!(config(&c).outlier_detection.is_none());
+    c.outlier_detection = Some(OutlierDetection::default());
+    let od = config(&c).outlier_detection.expect("outlier detection");
+    assert_eq!(od, mesh_core::outlier::OutlierDetection::default(), "Envoy's defaults");
+    assert_eq!((od.consecutive_5xx, od.max_ejection_percent, od.success_rate.enforcing), (5, 10, 100));
+
+    // What istiod sends for consecutive5xxErrors: 3, interval: 1s, baseEjectionTime: 400s,
+    // maxEjectionPercent: 50.
+    let u = |value| Some(UInt32Value { value });
+    let secs = |seconds| Some(PbDuration { seconds, nanos: 0 });
+    c.outlier_detection = Some(OutlierDetection {
+        consecutive_5xx: u(3),
+        enforcing_consecutive_5xx: u(100),
+        enforcing_success_rate: u(0),
+        interval: secs(1),
+        base_ejection_time: secs(400),
+        max_ejection_percent: u(50),
+        max_ejection_time_jitter: Some(PbDuration { seconds: 0, nanos: 250_000_000 }),
+        always_eject_one_host: Some(BoolValue { value: true }),
+        ..Default::default()
+    });
+    let od = config(&c).outlier_detection.expect("outlier detection");
+    assert_eq!((od.consecutive_5xx, od.enforcing_consecutive_5xx, od.success_rate.enforcing), (3, 100, 0));
+    assert_eq!((od.interval, od.base_ejection_time), (Duration::from_secs(1), Duration::from_secs(400)));
+    assert_eq!(od.max_ejection_time, Duration::from_secs(400), "unset: 300 s or the base time if longer");
+    assert_eq!((od.max_ejection_percent, od.always_eject_one_host), (50, true));
+    assert_eq!(od.max_ejection_time_jitter, Duration::from_millis(250));
+    let built = build_cluster(&config(&c), Vec::new()).expect("builds");
+    assert_eq!(built.outlier_detection().map(|o| o.consecutive_5xx), Some(3));
 }

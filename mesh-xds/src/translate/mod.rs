@@ -12,7 +12,7 @@
 //!
 //! One file per resource or concern: `listener.rs` (LDS, HTTP filters), `route.rs`
 //! (RDS structure), `matcher.rs`, `action.rs`, `rewrite.rs`, `mirror.rs`, `retry.rs`,
-//! `fault.rs` (route policies), `cluster.rs`, `lb.rs`, `circuit_breakers.rs` (CDS),
+//! `fault.rs` (route policies), `cluster.rs`, `lb.rs`, `circuit_breakers.rs`, `outlier.rs` (CDS),
 //! `endpoints.rs` (EDS), with `decoding.rs` on top and `field.rs` / `value.rs`
 //! underneath. Each file's docs list what it rejects and what it deliberately ignores.
 //!
@@ -31,6 +31,7 @@ mod field;
 mod lb;
 mod listener;
 mod matcher;
+mod outlier;
 mod mirror;
 mod retry;
 mod rbac;
@@ -160,6 +161,10 @@ pub struct ClusterConfig {
     pub lb: LbPolicy,
     /// Retry budget from circuit breakers.
     pub retry_budget: Option<RetryBudgetPolicy>,
+    /// Limits from the DEFAULT-priority circuit breakers (unset or 2³²−1: unlimited).
+    pub circuit_breakers: mesh_core::cluster::CircuitBreakers,
+    /// Outlier detection, when the cluster has it.
+    pub outlier_detection: Option<mesh_core::outlier::OutlierDetection>,
     /// Connect timeout.
     pub connect_timeout: Duration,
     /// HTTP version to endpoints.

@@ -10,6 +10,7 @@ use envoy_types::pb::envoy::config::cluster::v3::cluster::{
 };
 use envoy_types::pb::envoy::config::cluster::v3::load_balancing_policy::Policy;
 use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, LoadBalancingPolicy, OutlierDetection};
+use envoy_types::pb::envoy::config::core::v3::RoutingPriority;
 use envoy_types::pb::envoy::config::core::v3::address::Address as AddressKind;
 use envoy_types::pb::envoy::config::core::v3::config_source::ConfigSourceSpecifier;
 use envoy_types::pb::envoy::config::core::v3::socket_address::PortSpecifier;
@@ -441,15 +442,56 @@ fn clusters() {
         });
     });
     let thresholds = |t: Thresholds| Some(CircuitBreakers { thresholds: vec![t], ..Default::default() });
-    cluster_rejected("circuit_breakers.thresholds[0].max_requests", |c| {
-        c.circuit_breakers =
-            thresholds(Thresholds { max_requests: Some(UInt32Value { value: 100 }), ..Default::default() });
+    let finite = Some(UInt32Value { value: 100 });
+    cluster_rejected("circuit_breakers.thresholds[0].max_connection_pools", |c| {
+        c.circuit_breakers = thresholds(Thresholds { max_connection_pools: finite, ..Default::default() });
+    });
+    cluster_rejected("circuit_breakers.thresholds[0].priority", |c| {
+        let high = RoutingPriority::High as i32;
+        c.circuit_breakers = thresholds(Thresholds { priority: high, max_requests: finite, ..Default::default() });
+    });
+    cluster_rejected("circuit_breakers.thresholds[1]", |c| {
+        c.circuit_breakers = Some(CircuitBreakers {
+            thresholds: vec![Thresholds::default(), Thresholds::default()],
+            ..Default::default()
+        });
+    });
+    cluster_rejected("circuit_breakers.per_host_thresholds[0].max_connections", |c| {
+        c.circuit_breakers = Some(CircuitBreakers {
+            per_host_thresholds: vec![Thresholds { max_connections: finite, ..Default::default() }],
+            ..Default::default()
+        });
     });
     cluster_rejected("circuit_breakers.thresholds[0].retry_budget.budget_percent", |c| {
         let budget = RetryBudget { budget_percent: Some(PbPercent { value: -5.0 }), ..Default::default() };
         c.circuit_breakers = thresholds(Thresholds { retry_budget: Some(budget), ..Default::default() });
     });
-    cluster_rejected("outlier_detection", |c| c.outlier_detection = Some(OutlierDetection::default()));
+    let outlier = |o: OutlierDetection| Some(o);
+    cluster_rejected("outlier_detection.monitors", |c| {
+        c.outlier_detection =
+            outlier(OutlierDetection { monitors: vec![TypedExtensionConfig::default()], ..Default::default() });
+    });
+    cluster_rejected("outlier_detection.max_ejection_percent", |c| {
+        c.outlier_detection =
+            outlier(OutlierDetection { max_ejection_percent: Some(UInt32Value { value: 101 }), ..Default::default() });
+    });
+    cluster_rejected("outlier_detection.interval", |c| {
+        c.outlier_detection =
+            outlier(OutlierDetection { interval: Some(PbDuration { seconds: 0, nanos: 0 }), ..Default::default() });
+    });
+    cluster_rejected("outlier_detection.max_ejection_time", |c| {
+        c.outlier_detection = outlier(OutlierDetection {
+            base_ejection_time: Some(PbDuration { seconds: 60, nanos: 0 }),
+            max_ejection_time: Some(PbDuration { seconds: 30, nanos: 0 }),
+            ..Default::default()
+        });
+    });
+    cluster_rejected("outlier_detection.enforcing_success_rate", |c| {
+        c.outlier_detection = outlier(OutlierDetection {
+            enforcing_success_rate: Some(UInt32Value { value: 200 }),
+            ..Default::default()
+        });
+    });
     cluster_rejected("lb_subset_config", |c| c.lb_subset_config = Some(LbSubsetConfig::default()));
     cluster_rejected("connect_timeout", |c| c.connect_timeout = Some(PbDuration { seconds: 0, nanos: 0 }));
     cluster_rejected("load_assignment.endpoints[0].lb_endpoints", |c| {
