@@ -24,6 +24,7 @@
 //! (the running control plane: watcher, servers), [`admin`] (HTTP admin page + metrics).
 
 pub mod admin;
+pub mod ca;
 pub mod istio;
 pub mod registry;
 pub mod runtime;

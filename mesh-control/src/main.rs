@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use mesh_control::ControlPlane;
+use mesh_control::ca::CaConfig;
 use mesh_control::istio;
 use mesh_control::runtime::StartError;
 use mesh_control::translate::{self, TranslateOptions};
@@ -27,6 +28,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the serve arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the configuration over xDS, reloading it when the files change.
@@ -80,6 +83,33 @@ struct ServeArgs {
     /// cannot be set up.
     #[arg(long, value_name = "MS")]
     poll_ms: Option<u64>,
+    /// Address of the certificate authority: Istio's CreateCertificate over TLS (no CA
+    /// without it; needs --ca-dir).
+    ///
+    /// Workloads authenticate with `authorization: Bearer <token>` (see --ca-tokens) or with
+    /// a client certificate this CA issued (renewal), and get a certificate for their own
+    /// identity, spiffe://<trust domain>/ns/<namespace>/sa/<service account>.
+    #[arg(long, value_name = "ADDR", requires = "ca_dir")]
+    ca_addr: Option<SocketAddr>,
+    /// Directory of the CA: ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem (Istio's
+    /// plug-in CA files; an intermediate signed by your root works). If it holds none, a
+    /// self-signed root is generated and saved there, and reused on the next start.
+    #[arg(long, value_name = "DIR", requires = "ca_addr")]
+    ca_dir: Option<PathBuf>,
+    /// YAML list of {token, namespace, serviceAccount}: which bearer token proves which
+    /// identity. Re-read when it changes.
+    #[arg(long, value_name = "FILE", requires = "ca_addr")]
+    ca_tokens: Option<PathBuf>,
+    /// Trust domain of the identities the CA issues (and of a generated root).
+    #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
+    trust_domain: String,
+    /// Lifetime of a workload certificate when the request does not ask for one (`24h`,
+    /// `30m`, `7d`).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_ttl)]
+    workload_cert_ttl: Duration,
+    /// Longest certificate lifetime a workload may ask for; longer requests are refused.
+    #[arg(long, value_name = "DURATION", default_value = "90d", value_parser = parse_ttl)]
+    max_workload_cert_ttl: Duration,
     /// Log filter, in RUST_LOG syntax (`info`, `mesh_control=debug,info`, …). Logs go to stderr.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log: String,
@@ -146,6 +176,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         if let Some(ms) = args.poll_ms {
             builder = builder.poll_interval(Duration::from_millis(ms.max(1)));
         }
+        if let (Some(addr), Some(dir)) = (args.ca_addr, args.ca_dir) {
+            let mut ca = CaConfig::new(addr, dir);
+            ca.trust_domain = args.trust_domain;
+            ca.tokens = args.ca_tokens;
+            ca.workload_cert_ttl = args.workload_cert_ttl;
+            ca.max_workload_cert_ttl = args.max_workload_cert_ttl;
+            builder = builder.ca(ca);
+        }
         let control_plane = match builder.start().await {
             Ok(control_plane) => control_plane,
             Err(StartError::Config(issues)) if issues.len() > 1 => {
@@ -160,6 +198,23 @@ fn serve(args: ServeArgs) -> ExitCode {
         control_plane.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// A certificate lifetime: `<n>d` (days) or a duration such as `24h`, `90m`, `3600s`.
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let ttl = match s.trim().strip_suffix('d') {
+        Some(days) => days
+            .parse::<u64>()
+            .ok()
+            .and_then(|d| d.checked_mul(86_400))
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("invalid duration {s:?}: expected e.g. \"24h\", \"90d\""))?,
+        None => mesh_core::duration::parse_duration(s).map_err(|e| e.to_string())?,
+    };
+    if ttl.is_zero() {
+        return Err("must be longer than 0".to_owned());
+    }
+    Ok(ttl)
 }
 
 /// One line on stderr, exit code 1.

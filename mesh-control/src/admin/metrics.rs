@@ -114,6 +114,11 @@ impl Metrics {
         }
     }
 
+    /// The registry, for metrics other components keep (the CA's `citadel_server_*`).
+    pub(crate) fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// A load of the files succeeded.
     pub(crate) fn reload_ok(&self) {
         self.reloads.get_or_create(&ResultLabels { result: "ok" }).inc();

@@ -30,6 +30,9 @@ pub enum StartError {
         /// The error.
         source: std::io::Error,
     },
+    /// The certificate authority did not start.
+    #[error("{0}")]
+    Ca(#[from] crate::ca::CaStartError),
     /// A configuration path could not be watched for changes.
     #[error("cannot watch {}: {source}", .path.display())]
     Watch {

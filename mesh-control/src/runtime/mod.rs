@@ -49,7 +49,7 @@ mod debounce;
 mod error;
 mod reconcile;
 mod serve;
-mod severable;
+pub(crate) mod severable;
 mod status;
 mod watcher;
 
@@ -65,6 +65,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminState, Metrics, SentLog};
+use crate::ca::{CaConfig, CaMetrics, RunningCa};
 use crate::registry::{MemoryRegistry, Registry};
 
 pub use error::StartError;
@@ -90,6 +91,7 @@ impl ControlPlane {
             registry: None,
             poll_interval: None,
             shutdown_grace: Duration::from_secs(1),
+            ca: None,
         }
     }
 }
@@ -105,6 +107,7 @@ pub struct ControlPlaneBuilder {
     registry: Option<Arc<dyn Registry>>,
     poll_interval: Option<Duration>,
     shutdown_grace: Duration,
+    ca: Option<CaConfig>,
 }
 
 impl ControlPlaneBuilder {
@@ -170,12 +173,25 @@ impl ControlPlaneBuilder {
         self
     }
 
+    /// Also run the certificate authority ([`crate::ca`]) as `config` says (default: no CA).
+    #[must_use]
+    pub fn ca(mut self, config: CaConfig) -> Self {
+        self.ca = Some(config);
+        self
+    }
+
     /// Loads the configuration (failing with every problem if it is invalid), binds both
-    /// addresses, starts watching, and serves.
+    /// addresses (and the CA's, when configured), starts watching, and serves.
     pub async fn start(self) -> Result<RunningControlPlane, StartError> {
         let registry = self.registry.unwrap_or_else(|| Arc::new(MemoryRegistry::new()));
         let cache = Arc::new(SnapshotCache::new());
-        let metrics = Arc::new(Metrics::new());
+        let mut metrics = Metrics::new();
+        let ca_metrics = self.ca.as_ref().map(|_| {
+            let ca_metrics = CaMetrics::new();
+            ca_metrics.register(metrics.registry_mut());
+            ca_metrics
+        });
+        let metrics = Arc::new(metrics);
         // Watch (files and registry) before the first load, so that no change made while it
         // runs is missed; a change during the load costs one more reload, right after start.
         let registry_changes = registry.subscribe();
@@ -208,6 +224,11 @@ impl ControlPlaneBuilder {
         let admin_addr =
             admin_listener.local_addr().map_err(|source| StartError::BindAdmin { addr: self.admin_addr, source })?;
 
+        let ca = match (&self.ca, ca_metrics) {
+            (Some(config), Some(ca_metrics)) => Some(crate::ca::start(config, ca_metrics).await?),
+            _ => None,
+        };
+
         let (stop, stop_rx) = watch::channel(false);
         let (cut, cut_rx) = watch::channel(false);
         let ads = AdsServer::new(cache.clone());
@@ -229,10 +250,11 @@ impl ControlPlaneBuilder {
         ];
         // The cache holds the first translation and ADS is accepting: the config is served.
         admin_state.ready.store(true, Ordering::Release);
-        tracing::info!(%xds_addr, %admin_addr, "mesh-control serving");
+        tracing::info!(%xds_addr, %admin_addr, ca_addr = ?ca.as_ref().map(RunningCa::local_addr), "mesh-control serving");
         Ok(RunningControlPlane {
             xds_addr,
             admin_addr,
+            ca,
             cache,
             ads,
             registry,
@@ -253,6 +275,7 @@ impl ControlPlaneBuilder {
 pub struct RunningControlPlane {
     xds_addr: SocketAddr,
     admin_addr: SocketAddr,
+    ca: Option<RunningCa>,
     cache: Arc<SnapshotCache>,
     ads: AdsServer,
     registry: Arc<dyn Registry>,
@@ -276,6 +299,17 @@ impl RunningControlPlane {
     /// The address of the admin server (the bound port when port 0 was asked for).
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The address of the certificate authority, when one runs (the bound port when port 0
+    /// was asked for).
+    pub fn ca_addr(&self) -> Option<SocketAddr> {
+        self.ca.as_ref().map(RunningCa::local_addr)
+    }
+
+    /// The certificate authority server, when one runs.
+    pub fn ca(&self) -> Option<&RunningCa> {
+        self.ca.as_ref()
     }
 
     /// The xDS resources served.
@@ -316,6 +350,7 @@ impl RunningControlPlane {
     pub async fn shutdown(mut self) {
         tracing::info!("mesh-control shutting down");
         self.watcher.take();
+        let ca = self.ca.take().map(RunningCa::shutdown);
         let _ = self.stop.send(true);
         for task in self.tasks.drain(..) {
             let _ = task.await;
@@ -330,6 +365,9 @@ impl RunningControlPlane {
             tracing::debug!("grace period over; closing the remaining connections");
             let _ = self.cut.send(true);
             all.await;
+        }
+        if let Some(ca) = ca {
+            ca.await;
         }
     }
 }
