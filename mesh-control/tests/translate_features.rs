@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mesh_control::translate::{TranslateOptions, translate, workload_instances};
-use mesh_core::cluster::Protocol;
+use mesh_core::cluster::{CircuitBreakers, Protocol};
 use mesh_core::lb::LbPolicy;
 use mesh_core::route::HashPolicy;
 use mesh_xds::translate::{ClusterDiscovery, Resource, decode};
@@ -190,14 +190,32 @@ fn destination_rule_policies() {
     let (_, route) = rc.routes.route(&Req::get("payments.shop.internal:7070", "/x")).expect("routed");
     assert_eq!(route.action().hash_policy, [HashPolicy::Header("x-user".into())]);
 
-    let warnings = r.warnings.join("\n");
-    for expected in [
-        "DestinationRule shop/payments: spec.trafficPolicy.connectionPool: connection limits are accepted; not enforced by mesh clients yet (not emitted); tcp.connectTimeout is applied",
-        "DestinationRule shop/payments: spec.trafficPolicy.outlierDetection: accepted; not enforced by mesh clients yet (not emitted)",
-        "DestinationRule shop/payments: spec.subsets[1].trafficPolicy.loadBalancer.simple: PASSTHROUGH needs the caller's original address",
-    ] {
-        assert!(warnings.contains(expected), "{expected}\n---\n{warnings}");
+    // Circuit breakers and outlier detection reach the client as istiod emits them; the
+    // subsets inherit them.
+    for name in ["outbound|80||payments.shop.internal", "outbound|80|v1|payments.shop.internal"] {
+        let c = cluster(&r, name);
+        let limits = CircuitBreakers { max_connections: Some(100), ..Default::default() };
+        assert_eq!(c.circuit_breakers, limits, "{name}: maxConnections; the rest 2³²−1, unlimited");
+        let od = c.outlier_detection.expect("outlier detection");
+        assert_eq!((od.consecutive_5xx, od.enforcing_consecutive_5xx), (5, 100), "{name}");
+        assert_eq!(od.interval, Duration::from_secs(10));
+        assert_eq!(od.success_rate.enforcing, 0, "istiod turns success-rate ejection off");
+        assert_eq!(od.base_ejection_time, Duration::from_secs(30), "Envoy's default");
     }
+    assert_eq!(
+        cluster(&r, "outbound|8080||inventory.shop.svc.cluster.local").outlier_detection,
+        None,
+        "no rule, no detection"
+    );
+    assert_eq!(
+        cluster(&r, "outbound|8080||inventory.shop.svc.cluster.local").circuit_breakers,
+        CircuitBreakers::default()
+    );
+
+    let warnings = r.warnings.join("\n");
+    let expected = "DestinationRule shop/payments: spec.subsets[1].trafficPolicy.loadBalancer.simple: PASSTHROUGH needs the caller's original address";
+    assert!(warnings.contains(expected), "{expected}\n---\n{warnings}");
+    assert!(!warnings.contains("connectionPool") && !warnings.contains("outlierDetection"), "{warnings}");
 }
 
 #[test]

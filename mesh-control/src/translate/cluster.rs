@@ -11,11 +11,11 @@
 //!   deprecated `minimumRingSize`, else 1024) or `MAGLEV`; the hash key itself goes on
 //!   the routes.
 //! - `connect_timeout`: `connectionPool.tcp.connectTimeout`, else Istio's 10 s. The other
-//!   connection pool settings and outlier detection are not emitted (clients reject
-//!   finite circuit breakers and outlier detection today; warned in `unsupported/`).
+//!   connection pool settings (circuit breakers, HTTP connection options, keepalive) and
+//!   outlier detection as istiod emits them: `connection_pool.rs`.
 //! - HTTP/2 to the endpoints when the port speaks gRPC or HTTP/2 (its protocol, or its
-//!   name: `grpc-*`, `http2-*`), through `HttpProtocolOptions` with an explicit HTTP/2
-//!   config.
+//!   name: `grpc-*`, `http2-*`) or the pool says `h2UpgradePolicy: UPGRADE`, through
+//!   `HttpProtocolOptions` with an explicit HTTP/2 config.
 //! - TLS from the rule (`tls.rs`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -41,6 +41,7 @@ use envoy_types::pb::google::protobuf::{Any, UInt32Value, UInt64Value};
 use mesh_core::duration::parse_duration;
 use prost::Name;
 
+use super::connection_pool;
 use super::endpoints::{dns_assignment, target_port};
 use super::names::{PortProtocol, cluster_name};
 use super::policy::Rule;
@@ -48,7 +49,7 @@ use super::proto::{ads, duration, pack};
 use super::services::{Service, ServicePort};
 use super::tls::transport_socket;
 use super::warnings::Warnings;
-use crate::istio::{LoadBalancerSettings, SimpleLb, Subset};
+use crate::istio::{H2UpgradePolicy, LoadBalancerSettings, SimpleLb, Subset};
 
 /// Istio's default connect timeout (`meshConfig.connectTimeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,15 +109,21 @@ pub(crate) fn cluster(
             .unwrap_or(CONNECT_TIMEOUT),
     ));
     load_balancing(&mut c, policy.load_balancer);
-    if port.protocol == PortProtocol::Http2 {
-        let options = HttpProtocolOptions {
-            upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(ExplicitHttpConfig {
-                protocol_config: Some(ProtocolConfig::Http2ProtocolOptions(Http2ProtocolOptions::default())),
-            })),
-            ..Default::default()
-        };
+    let pool = policy.connection_pool;
+    let upgrade =
+        pool.and_then(|p| p.http.as_ref()).and_then(|h| h.h2_upgrade_policy) == Some(H2UpgradePolicy::Upgrade);
+    let h2 = (port.protocol == PortProtocol::Http2 || upgrade).then(|| HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(ExplicitHttpConfig {
+            protocol_config: Some(ProtocolConfig::Http2ProtocolOptions(Http2ProtocolOptions::default())),
+        })),
+        ..Default::default()
+    });
+    if let Some(options) = connection_pool::http_options(pool, h2) {
         c.typed_extension_protocol_options = HashMap::from([(HttpProtocolOptions::full_name(), pack(&options))]);
     }
+    c.circuit_breakers = Some(connection_pool::circuit_breakers(pool));
+    connection_pool::tcp_keepalive(&mut c, pool);
+    connection_pool::outlier_detection(&mut c, policy.outlier_detection);
     if let Some(tls) = policy.tls {
         let mut accepted = identities.to_vec();
         accepted.extend(service.subject_alt_names.iter().cloned());

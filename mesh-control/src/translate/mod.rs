@@ -31,8 +31,8 @@
 //! clients reject (direct responses, header values with `%` formatters, TLS to
 //! upstreams, …), the standard Envoy field is emitted all the same — Envoy and other clients honour
 //! it, and ours will once they implement it — and [`Resources::warnings`] says so. What
-//! our clients would reject and that is safe to leave out (connection limits, outlier
-//! detection, slow start) is left out, also with a warning.
+//! our clients would reject and that is safe to leave out (slow start, locality
+//! settings) is left out, also with a warning.
 //!
 //! Files: `services.rs` (the catalog), `instances.rs` ([`workload_instances`]),
 //! `virtual_services.rs` and `policy.rs` (which VirtualService / DestinationRule apply),
@@ -41,6 +41,7 @@
 //! `warnings.rs`; `security/` (the servers' inbound listeners).
 
 mod cluster;
+mod connection_pool;
 mod endpoints;
 mod instances;
 mod listener;

@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 
 /// The wording of the common cases.
 pub(crate) const NOT_SUPPORTED: &str = "not supported by mesh clients yet (emitted; they reject the resource)";
+/// Emitted for Envoy; mesh clients accept the resource but do not act on the field.
+pub(crate) const EMITTED_NOT_ENFORCED: &str = "emitted (Envoy honours it); not enforced by mesh clients yet";
 /// Accepted configuration that the clients ignore.
 pub(crate) const NOT_ENFORCED: &str = "accepted; not enforced by mesh clients yet (not emitted)";
 

@@ -7,13 +7,16 @@
 //! - *not supported by mesh clients yet*: the standard Envoy field is emitted (Envoy and
 //!   other xDS clients may honour it) but our clients reject the resource that holds it;
 //! - *accepted; not enforced*: not emitted (our clients would reject it, and nothing is
-//!   lost for correctness: connection limits, outlier detection, slow start, …);
+//!   lost for correctness: slow start, locality settings, …);
+//! - *emitted; not enforced*: the Envoy field is emitted, our clients accept the resource
+//!   but do not act on the field (connection keepalive, idle timeouts, …);
 //! - not applicable: configuration for gateways, TCP or per-client scoping.
 //!
 //! `security.rs` has the `security.istio.io` ones (JWT, dry-run, `targetRef`, competing
 //! PeerAuthentications).
 
 mod policies;
+mod resilience;
 mod routes;
 mod security;
 

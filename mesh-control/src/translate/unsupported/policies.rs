@@ -1,9 +1,10 @@
 //! DestinationRule features mesh clients do not honour yet.
 
 use super::super::warnings::{NOT_ENFORCED, NOT_SUPPORTED, Warnings, who};
+use super::resilience;
 use crate::istio::{
-    ClientTlsMode, ClientTlsSettings, ConnectionPoolSettings, DestinationRule, LoadBalancerSettings, Named, SimpleLb,
-    TcpSettings, TrafficPolicy,
+    ClientTlsMode, ClientTlsSettings, ConnectionPoolSettings, DestinationRule, LoadBalancerSettings, Named,
+    OutlierDetection, SimpleLb, TrafficPolicy,
 };
 
 /// Adds the warnings about one DestinationRule.
@@ -29,7 +30,7 @@ fn policy(me: &str, at: &str, p: &TrafficPolicy, w: &mut Warnings) {
         at,
         p.load_balancer.as_ref(),
         p.connection_pool.as_ref(),
-        p.outlier_detection.is_some(),
+        p.outlier_detection.as_ref(),
         p.tls.as_ref(),
         w,
     );
@@ -40,7 +41,7 @@ fn policy(me: &str, at: &str, p: &TrafficPolicy, w: &mut Warnings) {
             &at,
             pl.load_balancer.as_ref(),
             pl.connection_pool.as_ref(),
-            pl.outlier_detection.is_some(),
+            pl.outlier_detection.as_ref(),
             pl.tls.as_ref(),
             w,
         );
@@ -58,20 +59,18 @@ fn parts(
     at: &str,
     lb: Option<&LoadBalancerSettings>,
     pool: Option<&ConnectionPoolSettings>,
-    outlier: bool,
+    outlier: Option<&OutlierDetection>,
     tls: Option<&ClientTlsSettings>,
     w: &mut Warnings,
 ) {
     if let Some(lb) = lb {
         load_balancer(me, &format!("{at}.loadBalancer"), lb, w);
     }
-    if let Some(pool) = pool
-        && !only_connect_timeout(pool)
-    {
-        w.add(me, format!("{at}.connectionPool: connection limits are {NOT_ENFORCED}; tcp.connectTimeout is applied"));
+    if let Some(pool) = pool {
+        resilience::connection_pool(me, &format!("{at}.connectionPool"), pool, w);
     }
-    if outlier {
-        w.add(me, format!("{at}.outlierDetection: {NOT_ENFORCED}"));
+    if let Some(o) = outlier {
+        resilience::outlier_detection(me, &format!("{at}.outlierDetection"), o, w);
     }
     if let Some(t) = tls {
         match t.mode {
@@ -92,14 +91,6 @@ fn parts(
             );
         }
     }
-}
-
-fn only_connect_timeout(pool: &ConnectionPoolSettings) -> bool {
-    let tcp_only_timeout = pool
-        .tcp
-        .as_ref()
-        .is_none_or(|t| *t == TcpSettings { connect_timeout: t.connect_timeout.clone(), ..Default::default() });
-    pool.http.is_none() && tcp_only_timeout
 }
 
 fn load_balancer(me: &str, at: &str, lb: &LoadBalancerSettings, w: &mut Warnings) {
