@@ -25,9 +25,16 @@
 //! the client's cost. The second comparison runs after the first, on the same backend,
 //! and its setup is made only then, so the first runs exactly as it would alone.
 //!
-//! It ends with two machine-readable lines, the second comparison's then the first's:
+//! 3. With mTLS on both sides (see `support/overhead_mtls.rs`): tonic + rustls by hand
+//!    against the mesh on both ends (`ISTIO_MUTUAL` MeshChannel; MeshListener STRICT +
+//!    MeshServerLayer with an ALLOW policy on the caller's SPIFFE ID). Then the rate of
+//!    full mTLS handshakes, plain rustls configurations vs the mesh's.
+//!
+//! It ends with machine-readable lines, the last being the first comparison's:
 //!
 //! ```text
+//! overhead_mtls: throughput_ratio=<mesh/bare> p99_ratio=<mesh/bare>
+//! handshakes: mesh_per_sec=<x> bare_per_sec=<y> ratio=<mesh/bare>
 //! overhead_vs_tonic_xds: throughput_ratio=<mesh/tonic-xds> p99_ratio=<mesh/tonic-xds>
 //! overhead: throughput_ratio=<mesh/bare> p99_ratio=<mesh/bare> cpu_us_per_req_mesh=<x> cpu_us_per_req_bare=<y>
 //! ```
@@ -45,6 +52,9 @@
 
 // A bench binary reports on stdout, as a binary would.
 #![allow(clippy::print_stdout)]
+
+#[path = "support/overhead_mtls.rs"]
+mod mtls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -431,11 +441,20 @@ async fn run(rounds: usize, calls: usize) -> Result<ExitCode, BoxError> {
     println!("\n{} via mesh-control on {}", xds.target, xds.cp.xds_addr());
     let mut vs_tonic_xds = compare(&xds.tonic_xds, &xds.mesh, rounds, calls).await;
 
-    let failures = vs_bare.failures() + vs_tonic_xds.failures();
+    let setup = mtls::MtlsSetup::start().await?;
+    println!("\nmTLS on both sides");
+    let mut vs_bare_mtls = compare(&setup.bare, &setup.mesh, rounds, calls).await;
+    let handshakes = if rounds > 1 { 2_000 } else { 50 };
+    let (bare_hs, mesh_hs) = mtls::handshake_rates(handshakes).await?;
+
+    let failures = vs_bare.failures() + vs_tonic_xds.failures() + vs_bare_mtls.failures();
     if failures > 0 {
         println!("FAILED: {failures} call(s) did not succeed");
         return Ok(ExitCode::FAILURE);
     }
+    let (rps, p99) = vs_bare_mtls.ratios();
+    println!("overhead_mtls: throughput_ratio={rps:.3} p99_ratio={p99:.3}");
+    println!("handshakes: mesh_per_sec={mesh_hs:.0} bare_per_sec={bare_hs:.0} ratio={:.3}", mesh_hs / bare_hs);
     let (rps, p99) = vs_tonic_xds.ratios();
     println!("overhead_vs_tonic_xds: throughput_ratio={rps:.3} p99_ratio={p99:.3}");
     let (rps, p99) = vs_bare.ratios();

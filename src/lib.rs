@@ -23,10 +23,13 @@
 //!   (matching, pickers, retry policy);
 //! - [`xds`] (`mesh-xds`): the xDS client (`XdsClient`, `MeshChannel::from_xds`),
 //!   bootstrap, translation of Envoy resources, ADS server building blocks;
+//! - [`tls`] (`mesh-tls`): SPIFFE identities, the certificate authority, rustls
+//!   configurations and verifiers, certificate rotation;
 //! - [`tower`] (`mesh-tower`, feature `client`): the client stack.
 
 pub use mesh_core as core;
 pub use mesh_core::{ConfigError, Snapshot};
+pub use mesh_tls as tls;
 pub use mesh_xds as xds;
 
 #[cfg(feature = "client")]
@@ -34,4 +37,4 @@ pub use mesh_tower as tower;
 #[cfg(feature = "client")]
 pub use mesh_tower::client::{ConfigHandle, LoadError, MeshChannel, MeshChannelBuilder, RouteDecision};
 #[cfg(feature = "client")]
-pub use mesh_tower::{BoxError, ErrorKind, MeshError, Origin, TimeoutScope};
+pub use mesh_tower::{BoxError, ErrorKind, Limit, MeshError, Origin, TimeoutScope};

@@ -52,18 +52,20 @@ fn every_resource_is_accepted_by_our_client() {
 }
 
 #[test]
-fn istio_mutual_is_emitted_warned_and_the_only_rejection() {
+fn istio_mutual_is_emitted_and_accepted_by_mesh_clients() {
     let Some(dir) = bookinfo_dir() else { return };
     for manifest in manifests(&dir) {
         let r = translated(&dir, &manifest, "destination-rule-all-mtls.yaml");
-        let tls_clusters: Vec<String> = decode_all(&r)
-            .into_iter()
-            .filter_map(|(t, name, res)| {
-                let e = res.err()?;
-                assert_eq!((t, e.field.as_str()), (type_url::CLUSTER, "transport_socket"), "{manifest}: {name}: {e}");
-                Some(name)
-            })
-            .collect();
+        let mut tls_clusters = Vec::new();
+        for (t, name, res) in decode_all(&r) {
+            let resource = res.unwrap_or_else(|e| panic!("{manifest}: {t} {name} rejected: {e}"));
+            if let mesh_xds::translate::Resource::Cluster(c) = resource
+                && let Some(tls) = &c.tls
+            {
+                assert!(tls.is_mesh(), "{manifest}: {name}: ISTIO_MUTUAL is mesh mTLS: {tls:?}");
+                tls_clusters.push(name);
+            }
+        }
         let text = read(&dir, &manifest);
         if text.contains("kind: DestinationRule") && !text.contains("ISTIO_MUTUAL") {
             // Brings its own DestinationRules, without TLS.
@@ -71,13 +73,7 @@ fn istio_mutual_is_emitted_warned_and_the_only_rejection() {
             continue;
         }
         assert!(!tls_clusters.is_empty(), "{manifest}");
-        assert!(
-            r.warnings
-                .iter()
-                .any(|w| w.contains("tls: TLS to endpoints (mode ISTIO_MUTUAL) is not supported by mesh clients yet")),
-            "{manifest}: {:#?}",
-            r.warnings
-        );
+        assert!(!r.warnings.iter().any(|w| w.contains(".tls:")), "{manifest}: {:#?}", r.warnings);
     }
 }
 

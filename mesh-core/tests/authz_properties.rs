@@ -139,7 +139,10 @@ proptest! {
                     d
                 }, "{:?} → {:?}", input, n.path);
             }
-            if under(&app, b"/admin") {
+            // Without merge_slashes, `//admin` stays `//admin` (as in Envoy, and why Istio
+            // documents merging for path-based policies): an application that collapses
+            // slashes itself would see `/admin`. The property holds only with merging.
+            if merge && under(&app, b"/admin") {
                 prop_assert!(StringMatcher::prefix("/admin").matches(&n.path), "{:?} → {:?}", input, n.path);
             }
         }

@@ -30,10 +30,17 @@ pub struct BackendState {
     failure: Mutex<Option<Failure>>,
     fail_all: Mutex<Option<Failure>>,
     hold: Mutex<Duration>,
+    /// Requests numbered above this wait for [`BackendState::release`].
+    gate: tokio::sync::watch::Sender<u64>,
 }
 
 impl BackendState {
-    fn new(name: &str) -> Self {
+    /// A fresh state for a backend named `name` (for servers built outside this crate).
+    pub fn named(name: &str) -> Self {
+        Self::new(name)
+    }
+
+    pub(crate) fn new(name: &str) -> Self {
         Self {
             name: name.to_string(),
             hits: tokio::sync::watch::channel(0).0,
@@ -42,6 +49,7 @@ impl BackendState {
             failure: Mutex::new(None),
             fail_all: Mutex::new(None),
             hold: Mutex::new(Duration::ZERO),
+            gate: tokio::sync::watch::channel(u64::MAX).0,
         }
     }
     /// The backend's name (returned in every reply).
@@ -75,10 +83,27 @@ impl BackendState {
         *self.hold.lock().expect("lock") = d;
     }
 
+    /// Holds every request after the `n`-th (counting from the start) until
+    /// [`release`](Self::release): they are counted as hits, then wait. Scripted
+    /// failures are decided after the wait.
+    pub fn hold_after(&self, n: u64) {
+        self.gate.send_replace(n);
+    }
+    /// Lets held requests (and all later ones) through.
+    pub fn release(&self) {
+        self.gate.send_replace(u64::MAX);
+    }
+
     /// Counts the request, waits the hold time and says whether to fail it.
-    async fn begin(&self) -> Option<Failure> {
-        self.hits.send_modify(|h| *h += 1);
+    pub(crate) async fn begin(&self) -> Option<Failure> {
+        let mut hit = 0;
+        self.hits.send_modify(|h| {
+            *h += 1;
+            hit = *h;
+        });
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let mut gate = self.gate.subscribe();
+        let _ = gate.wait_for(|after| hit <= *after).await;
         let hold = *self.hold.lock().expect("lock");
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;

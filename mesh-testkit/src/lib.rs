@@ -9,8 +9,11 @@
 mod backend;
 mod control_plane;
 mod echo;
+mod mesh_backend;
+pub mod pki;
 pub mod xds;
 
 pub use backend::{Backend, BackendState, Failure};
 pub use control_plane::ControlPlane;
 pub use echo::{EchoClient, EchoReply, EchoRequest, EchoServer};
+pub use mesh_backend::MeshBackend;

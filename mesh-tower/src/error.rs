@@ -31,6 +31,25 @@ pub enum TimeoutScope {
     PerTry,
 }
 
+/// Which circuit breaker of a cluster stopped a request (see
+/// `mesh_core::cluster::limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `max_requests`: too many requests in flight to the cluster.
+    MaxRequests,
+    /// `max_pending_requests`: too many requests waiting for a connection.
+    MaxPendingRequests,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MaxRequests => "max_requests",
+            Self::MaxPendingRequests => "max_pending_requests",
+        })
+    }
+}
+
 /// Everything the client stack can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -60,13 +79,24 @@ pub enum MeshError {
         /// Which deadline.
         scope: TimeoutScope,
     },
-    /// The last attempt failed and the retry budget allowed no further retry.
+    /// The last attempt failed and the cluster's retry limit — its retry budget, or its
+    /// `max_retries` circuit breaker — allowed no further retry.
     #[error("retry budget of cluster {cluster:?} exhausted; last attempt: {last}")]
     BudgetExhausted {
         /// Cluster name.
         cluster: String,
         /// The last attempt's error.
         last: Box<MeshError>,
+    },
+    /// A circuit breaker of the cluster is open (HTTP 503 with `x-envoy-overloaded:
+    /// true`, gRPC `UNAVAILABLE`). The request was not sent, and it is not retried: a
+    /// retry would meet the same limit (Envoy never retries an overflow either).
+    #[error("cluster {cluster:?} is overloaded: {limit} reached")]
+    Overflow {
+        /// Cluster name.
+        cluster: String,
+        /// The limit.
+        limit: Limit,
     },
     /// The connection to the endpoint could not be established (the request never left).
     #[error("connect to {addr} failed: {source}")]
@@ -111,6 +141,8 @@ pub enum ErrorKind {
     Timeout,
     /// See [`MeshError::BudgetExhausted`].
     BudgetExhausted,
+    /// See [`MeshError::Overflow`].
+    Overloaded,
     /// Connection or stream failures.
     Upstream,
     /// The caller's side.
@@ -125,6 +157,7 @@ impl MeshError {
             Self::ClusterNotFound { .. } | Self::NoHealthyEndpoint { .. } => ErrorKind::Unavailable,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::BudgetExhausted { .. } => ErrorKind::BudgetExhausted,
+            Self::Overflow { .. } => ErrorKind::Overloaded,
             Self::Connect { .. } | Self::RefusedStream { .. } | Self::Upstream { .. } => ErrorKind::Upstream,
             Self::RequestBody(_) => ErrorKind::Downstream,
         }
@@ -143,7 +176,7 @@ impl MeshError {
     /// Whether the failed attempt certainly did not reach the destination application,
     /// so that retrying it cannot duplicate work.
     pub fn never_reached_app(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::RefusedStream { .. })
+        matches!(self, Self::Connect { .. } | Self::RefusedStream { .. } | Self::Overflow { .. })
     }
 
     /// The HTTP status an HTTP proxy would answer with.
@@ -152,7 +185,7 @@ impl MeshError {
             ErrorKind::NoRoute => http::StatusCode::NOT_FOUND,
             ErrorKind::Timeout => http::StatusCode::GATEWAY_TIMEOUT,
             ErrorKind::Downstream => http::StatusCode::BAD_REQUEST,
-            ErrorKind::Unavailable | ErrorKind::BudgetExhausted | ErrorKind::Upstream => {
+            ErrorKind::Unavailable | ErrorKind::BudgetExhausted | ErrorKind::Upstream | ErrorKind::Overloaded => {
                 http::StatusCode::SERVICE_UNAVAILABLE
             }
         }
@@ -164,8 +197,24 @@ impl MeshError {
             ErrorKind::NoRoute => tonic::Code::Unimplemented,
             ErrorKind::Timeout => tonic::Code::DeadlineExceeded,
             ErrorKind::Downstream => tonic::Code::Internal,
-            ErrorKind::Unavailable | ErrorKind::BudgetExhausted | ErrorKind::Upstream => tonic::Code::Unavailable,
+            ErrorKind::Unavailable | ErrorKind::BudgetExhausted | ErrorKind::Upstream | ErrorKind::Overloaded => {
+                tonic::Code::Unavailable
+            }
         }
+    }
+
+    /// The HTTP response an HTTP proxy answers with, as Envoy does: [`http_status`]
+    /// (Self::http_status), `x-envoy-overloaded: true` for an [`Overflow`](Self::Overflow),
+    /// and the error as a plain-text body.
+    pub fn to_http_response(&self) -> http::Response<crate::client::ResponseBody> {
+        let mut res = http::Response::new(crate::client::ResponseBody::full(format!("{self}\n")));
+        *res.status_mut() = self.http_status();
+        let headers = res.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+        if matches!(self, Self::Overflow { .. }) {
+            headers.insert("x-envoy-overloaded", http::HeaderValue::from_static("true"));
+        }
+        res
     }
 
     /// A `tonic::Status` with the matching code, whose `source()` is this error.

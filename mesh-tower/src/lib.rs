@@ -14,5 +14,6 @@
 
 pub mod client;
 mod error;
+pub mod server;
 
-pub use error::{BoxError, ErrorKind, MeshError, Origin, TimeoutScope};
+pub use error::{BoxError, ErrorKind, Limit, MeshError, Origin, TimeoutScope};

@@ -2,6 +2,8 @@
 //! Every test talks to real tonic / axum servers on 127.0.0.1 through real sockets.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod mesh_ca;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;

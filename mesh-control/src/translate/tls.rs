@@ -8,8 +8,8 @@
 //! alternative names when known. `SIMPLE` and `MUTUAL` use the files named in the rule.
 //! `DISABLE` (or no `tls`) emits nothing.
 //!
-//! Mesh clients reject TLS to upstreams until mTLS lands; the rule is emitted for the
-//! clients that support it and warned about.
+//! Mesh clients honour all three (see `mesh_xds::translate` upstream TLS); grpcio and
+//! grpc-go do too, given a bootstrap with a certificate provider named `default`.
 
 use envoy_types::pb::envoy::config::core::v3::data_source::Specifier;
 use envoy_types::pb::envoy::config::core::v3::transport_socket::ConfigType;

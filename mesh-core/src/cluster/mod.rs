@@ -10,11 +10,13 @@
 //! of failing endpoints, see [`crate::outlier`]).
 
 pub mod limits;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 pub use limits::CircuitBreakers;
+pub use tls::{CertSource, SanMatch, UpstreamTls};
 
 use crate::ConfigError;
 use crate::endpoint::Endpoint;
@@ -74,6 +76,7 @@ pub struct Cluster {
     retry_budget: Option<RetryBudgetPolicy>,
     circuit_breakers: CircuitBreakers,
     outlier_detection: Option<OutlierDetection>,
+    tls: Option<UpstreamTls>,
     subsets: Vec<Subset>,
     endpoints: Vec<Endpoint>,
     /// Indices into `endpoints` per subset name.
@@ -90,6 +93,7 @@ pub struct ClusterBuilder {
     retry_budget: Option<RetryBudgetPolicy>,
     circuit_breakers: CircuitBreakers,
     outlier_detection: Option<OutlierDetection>,
+    tls: Option<UpstreamTls>,
     subsets: Vec<Subset>,
     endpoints: Vec<Endpoint>,
 }
@@ -125,6 +129,12 @@ impl ClusterBuilder {
         self.circuit_breakers = cb;
         self
     }
+    /// TLS to the endpoints (default: plaintext).
+    #[must_use]
+    pub fn tls(mut self, tls: UpstreamTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
     /// Outlier detection (default: none); validated by [`build`](Self::build).
     #[must_use]
     pub fn outlier_detection(mut self, od: OutlierDetection) -> Self {
@@ -157,6 +167,9 @@ impl ClusterBuilder {
         }
         if self.connect_timeout.is_zero() {
             return Err(ConfigError::new("connect_timeout", "must be greater than 0"));
+        }
+        if let Some(tls) = &self.tls {
+            tls.validate().map_err(|e| e.within("tls"))?;
         }
         if let Some(od) = &self.outlier_detection {
             od.validate().map_err(|e| e.within("outlier_detection"))?;
@@ -192,6 +205,7 @@ impl ClusterBuilder {
             retry_budget: self.retry_budget,
             circuit_breakers: self.circuit_breakers,
             outlier_detection: self.outlier_detection,
+            tls: self.tls,
             subsets: self.subsets,
             endpoints: self.endpoints,
             subset_members,
@@ -210,6 +224,7 @@ impl Cluster {
             retry_budget: None,
             circuit_breakers: CircuitBreakers::UNLIMITED,
             outlier_detection: None,
+            tls: None,
             subsets: Vec::new(),
             endpoints: Vec::new(),
         }
@@ -237,6 +252,10 @@ impl Cluster {
     /// Circuit-breaking thresholds.
     pub fn circuit_breakers(&self) -> &CircuitBreakers {
         &self.circuit_breakers
+    }
+    /// TLS to the endpoints, if any.
+    pub fn tls(&self) -> Option<&UpstreamTls> {
+        self.tls.as_ref()
     }
     /// Outlier detection, if enabled.
     pub fn outlier_detection(&self) -> Option<&OutlierDetection> {

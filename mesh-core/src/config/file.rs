@@ -313,6 +313,8 @@ pub struct ClusterFile {
     pub circuit_breakers: Option<CircuitBreakersFile>,
     /// Outlier detection (unset: off).
     pub outlier_detection: Option<OutlierDetectionFile>,
+    /// TLS to the endpoints (unset: plaintext).
+    pub tls: Option<super::cluster_tls::TlsFile>,
     /// Subsets.
     #[serde(default)]
     pub subsets: Vec<SubsetFile>,

@@ -27,6 +27,8 @@
 //!           retries: { attempts: 2, retry_on: "5xx,unavailable", per_try_timeout: 500ms }
 //! clusters:
 //!   - name: reviews
+//!     circuit_breakers: { max_requests: 1000 }
+//!     outlier_detection: { consecutive_5xx: 5, interval: 10s, base_ejection_time: 30s }
 //!     subsets:
 //!       - { name: v1, labels: { version: v1 } }
 //!       - { name: v2, labels: { version: v2 } }
@@ -38,6 +40,7 @@
 //! ```
 
 mod cluster_policy;
+mod cluster_tls;
 mod file;
 mod route_extras;
 mod translate;

@@ -282,6 +282,11 @@ fn cluster(f: &ClusterFile) -> Result<Cluster, ConfigError> {
     if let Some(od) = &f.outlier_detection {
         b = b.outlier_detection(super::cluster_policy::outlier_detection(od).within("outlier_detection")?);
     }
+    if let Some(t) = &f.tls
+        && let Some(tls) = super::cluster_tls::tls(t).within("tls")?
+    {
+        b = b.tls(tls);
+    }
     for (i, s) in f.subsets.iter().enumerate() {
         b = b.subset(Subset::new(&s.name, s.labels.clone()).within(format!("subsets[{i}]"))?);
     }

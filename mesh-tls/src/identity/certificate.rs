@@ -33,10 +33,9 @@ impl WorkloadCertificate {
 
     /// Builds from DER: `chain` leaf first.
     pub fn from_der(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Self, TlsError> {
-        let leaf = chain.first().ok_or_else(|| TlsError::Pem {
-            what: "certificate chain".into(),
-            reason: "holds no certificate".into(),
-        })?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| TlsError::Pem { what: "certificate chain".into(), reason: "holds no certificate".into() })?;
         let facts = LeafFacts::parse(leaf)?;
         let provider = rustls::crypto::ring::default_provider();
         let certified = CertifiedKey::from_der(chain, key, &provider).map_err(|e| TlsError::Key(e.to_string()))?;

@@ -66,12 +66,8 @@ async fn read_all(config: &FileWatcherConfig) -> Result<Contents, TlsError> {
 }
 
 fn apply(config: &FileWatcherConfig, c: &Contents, store: &IdentityStore) -> Result<(), TlsError> {
-    let bundle = c
-        .ca
-        .as_deref()
-        .map(TrustBundle::from_pem)
-        .transpose()
-        .map_err(|e| named(&config.ca_certificate_file, e))?;
+    let bundle =
+        c.ca.as_deref().map(TrustBundle::from_pem).transpose().map_err(|e| named(&config.ca_certificate_file, e))?;
     let cert = match (&c.cert, &c.key) {
         (Some(cert), Some(key)) => {
             Some(WorkloadCertificate::from_pem(cert, key).map_err(|e| named(&config.certificate_file, e))?)

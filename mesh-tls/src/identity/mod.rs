@@ -9,9 +9,11 @@
 
 mod certificate;
 pub mod files;
+mod providers;
 pub mod rotation;
 mod store;
 
-pub use certificate::{TrustBundle, WorkloadCertificate, spiffe_id_from_der};
 pub(crate) use certificate::certs_from_pem;
+pub use certificate::{TrustBundle, WorkloadCertificate, spiffe_id_from_der};
+pub use providers::CertificateProviders;
 pub use store::{IdentityStore, StoreResolver};

@@ -2,7 +2,8 @@
 //!
 //! Mesh-internal connections (`ISTIO_MUTUAL`, PeerAuthentication) are TLS 1.3 only, as
 //! Istio's. Connections to external peers (`SIMPLE`, `MUTUAL`) also allow TLS 1.2.
-//! Every configuration offers ALPN `h2` and `http/1.1`.
+//! Every configuration offers ALPN `h2` and `http/1.1`. Mesh configurations never resume
+//! sessions, so each connection is checked against the current certificates and bundle.
 
 use std::sync::Arc;
 
@@ -45,6 +46,9 @@ pub fn client_config(store: &Arc<IdentityStore>, sans: SanPolicy, alpn: AlpnProt
         .with_custom_certificate_verifier(verifier)
         .with_client_cert_resolver(Arc::new(StoreResolver(store.clone())));
     config.alpn_protocols = alpn.list();
+    // Every new connection is authenticated with the current certificates and bundle:
+    // a resumed session would carry the identity of a rotated-out (or distrusted) chain.
+    config.resumption = rustls::client::Resumption::disabled();
     Arc::new(config)
 }
 
@@ -59,6 +63,9 @@ pub fn server_config(store: &Arc<IdentityStore>, require_client_cert: bool, alpn
         .with_client_cert_verifier(verifier)
         .with_cert_resolver(Arc::new(StoreResolver(store.clone())));
     config.alpn_protocols = alpn.list();
+    // No resumption: see `client_config`.
+    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     Arc::new(config)
 }
 
@@ -88,5 +95,20 @@ pub fn external_client_config(
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = alpn.list();
+    Arc::new(config)
+}
+
+/// A client configuration for talking to the mesh CA: the CA's certificate must chain to
+/// `ca_roots` and be valid for the host name dialled; the store's current certificate
+/// (when valid) is presented, so an existing identity can renew without a token.
+pub fn ca_client_config(ca_roots: TrustBundle, store: &Arc<IdentityStore>) -> Arc<ClientConfig> {
+    let verifier = PeerServerVerifier::new(Roots::Fixed(Arc::new(ca_roots)), SanPolicy::host_name());
+    let mut config = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_cert_resolver(Arc::new(StoreResolver(store.clone())));
+    config.alpn_protocols = AlpnProtocols::H2.list();
     Arc::new(config)
 }

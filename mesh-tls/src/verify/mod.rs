@@ -18,7 +18,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-pub use config::{AlpnProtocols, client_config, external_client_config, server_config};
+pub use config::{AlpnProtocols, ca_client_config, client_config, external_client_config, server_config};
 pub use sans::SanPolicy;
 
 use crate::identity::{IdentityStore, TrustBundle};
@@ -89,11 +89,19 @@ impl std::fmt::Display for WebpkiError {
 
 impl std::error::Error for WebpkiError {}
 
-fn verify12(message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+fn verify12(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, Error> {
     rustls::crypto::verify_tls12_signature(message, cert, dss, &algorithms())
 }
 
-fn verify13(message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, Error> {
+fn verify13(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, Error> {
     rustls::crypto::verify_tls13_signature(message, cert, dss, &algorithms())
 }
 

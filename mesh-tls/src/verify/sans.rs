@@ -32,6 +32,13 @@ impl SanPolicy {
         Self { dns: names.into_iter().map(|n| n.into().to_ascii_lowercase()).collect(), ..Self::default() }
     }
 
+    /// Also accepts these DNS SANs.
+    #[must_use]
+    pub fn or_dns(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.dns.extend(names.into_iter().map(|n| n.into().to_ascii_lowercase()));
+        self
+    }
+
     /// The server's certificate must be valid for the name the client connects to
     /// (SNI), as a browser checks. Used for SIMPLE/MUTUAL without `subjectAltNames`.
     pub fn host_name() -> Self {
@@ -79,9 +86,7 @@ fn dns_matches(presented: &str, wanted: &str) -> bool {
         return true;
     }
     match presented.strip_prefix("*.") {
-        Some(suffix) => wanted
-            .split_once('.')
-            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        Some(suffix) => wanted.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
         None => false,
     }
 }

@@ -15,6 +15,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 
+use super::cluster::ResourceGuard;
 use super::retry::ReplayBody;
 use crate::BoxError;
 
@@ -96,20 +97,30 @@ impl Body for RequestBody {
     }
 }
 
-/// Counts a request against an endpoint until the response ends (or is dropped).
+/// Counts a request against an endpoint (and holds its cluster's `max_requests` slot)
+/// until the response ends (or is dropped).
 #[derive(Debug)]
-pub(crate) struct InFlight(Arc<AtomicU64>);
+pub(crate) struct InFlight {
+    endpoint: Arc<AtomicU64>,
+    _cluster: Option<ResourceGuard>,
+}
 
 impl InFlight {
     pub(crate) fn start(counter: &Arc<AtomicU64>) -> Self {
         counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter.clone())
+        Self { endpoint: counter.clone(), _cluster: None }
+    }
+
+    /// Also holds the cluster's request slot until the response ends.
+    pub(crate) fn holding(mut self, slot: ResourceGuard) -> Self {
+        self._cluster = Some(slot);
+        self
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.endpoint.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

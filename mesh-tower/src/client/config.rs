@@ -5,7 +5,9 @@ use arc_swap::ArcSwap;
 use mesh_core::{ConfigError, Snapshot};
 use tokio::sync::watch;
 
-use super::cluster::{BudgetRegistry, EndpointPool, Resolved};
+use mesh_tls::identity::CertificateProviders;
+
+use super::cluster::{BudgetRegistry, ClusterProtection, EndpointPool, Resolved, TlsCache, TlsContext};
 
 /// A static configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,24 +47,52 @@ pub(crate) struct Inner {
     current: ArcSwap<Resolved>,
     pool: EndpointPool,
     budgets: BudgetRegistry,
+    protection: ClusterProtection,
+    providers: ArcSwap<CertificateProviders>,
+    tls: TlsCache,
     version: watch::Sender<String>,
 }
 
 impl ConfigHandle {
     /// A handle serving `snapshot`.
     pub fn new(snapshot: Snapshot) -> Self {
+        Self::with_certificate_providers(snapshot, CertificateProviders::new())
+    }
+
+    /// A handle serving `snapshot`, whose clusters may use TLS with certificates from
+    /// `providers` (by instance name; `default` is the mesh identity, as in Istio).
+    pub fn with_certificate_providers(snapshot: Snapshot, providers: CertificateProviders) -> Self {
         let pool = EndpointPool::default();
         let budgets = BudgetRegistry::default();
+        let tls = TlsCache::default();
+        let protection = ClusterProtection::default();
         let version = snapshot.version().to_string();
-        let resolved = Resolved::build(Arc::new(snapshot), &pool, &budgets);
+        let resolved = Resolved::build(
+            Arc::new(snapshot),
+            &pool,
+            &budgets,
+            &TlsContext { providers: &providers, cache: &tls },
+            &protection,
+        );
         Self {
             inner: Arc::new(Inner {
                 current: ArcSwap::from_pointee(resolved),
                 pool,
                 budgets,
+                protection,
+                providers: ArcSwap::from_pointee(providers),
+                tls,
                 version: watch::channel(version).0,
             }),
         }
+    }
+
+    /// Replaces the certificate providers (clusters' TLS settings are rebuilt; existing
+    /// connections of changed settings are replaced as requests need them).
+    pub fn set_certificate_providers(&self, providers: CertificateProviders) {
+        self.inner.providers.store(Arc::new(providers));
+        self.inner.tls.clear();
+        self.update_shared(self.snapshot());
     }
 
     /// A handle serving the YAML static configuration in `path`.
@@ -78,7 +108,9 @@ impl ConfigHandle {
     /// Installs a new configuration that is shared (e.g. published by the xDS client).
     pub fn update_shared(&self, snapshot: Arc<Snapshot>) {
         let version = snapshot.version().to_string();
-        let resolved = Resolved::build(snapshot, &self.inner.pool, &self.inner.budgets);
+        let providers = self.inner.providers.load();
+        let tls = TlsContext { providers: &providers, cache: &self.inner.tls };
+        let resolved = Resolved::build(snapshot, &self.inner.pool, &self.inner.budgets, &tls, &self.inner.protection);
         self.inner.current.store(Arc::new(resolved));
         tracing::info!(%version, "mesh configuration applied");
         self.inner.version.send_replace(version);
@@ -96,6 +128,12 @@ impl ConfigHandle {
     /// The current configuration.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.inner.current.load().snapshot.clone()
+    }
+
+    /// The endpoints of `cluster` that outlier detection has ejected right now, in
+    /// address order (empty for a cluster without outlier detection).
+    pub fn ejected_endpoints(&self, cluster: &str) -> Vec<std::net::SocketAddr> {
+        self.inner.protection.outliers.ejected(cluster)
     }
 
     /// Notified with the version of each configuration applied.

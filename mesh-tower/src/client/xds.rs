@@ -30,7 +30,8 @@ impl MeshChannel {
         let authority = target.strip_prefix("xds:///").unwrap_or(target).to_string();
         let mut rx = client.watch(target).await?;
         let first = rx.wait_for(|s| !matches!(s, TargetState::Pending)).await?.clone();
-        let config = ConfigHandle::new(Snapshot::default());
+        let config =
+            ConfigHandle::with_certificate_providers(Snapshot::default(), client.certificate_providers().clone());
         match first {
             TargetState::Ready(s) => config.update_shared(s),
             TargetState::Failed(reason) => return Err(format!("xDS target {target:?}: {reason}").into()),

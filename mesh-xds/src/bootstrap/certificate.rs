@@ -46,6 +46,14 @@ impl CertificateProvider {
         parse_pem_files(&self.config, "config", true).ok()
     }
 
+    /// The typed config, for a `mesh_ca` provider.
+    pub fn mesh_ca_config(&self) -> Option<super::mesh_ca::MeshCaConfig> {
+        if self.plugin_name != super::mesh_ca::MESH_CA_PLUGIN {
+            return None;
+        }
+        super::mesh_ca::parse_mesh_ca(&self.config, "config").ok()
+    }
+
     pub(super) fn to_json(&self) -> Value {
         json!({ "plugin_name": self.plugin_name, "config": self.config })
     }
@@ -97,6 +105,9 @@ pub(super) fn parse_provider(value: &Value, path: &str) -> Result<CertificatePro
     let config = Value::Object(fields::opt_object(obj, "config", path)?.cloned().unwrap_or_default());
     if plugin_name == FILE_WATCHER_PLUGIN {
         parse_pem_files(&config, &fields::child(path, "config"), true)?;
+    }
+    if plugin_name == super::mesh_ca::MESH_CA_PLUGIN {
+        super::mesh_ca::parse_mesh_ca(&config, &fields::child(path, "config"))?;
     }
     Ok(CertificateProvider { plugin_name, config })
 }

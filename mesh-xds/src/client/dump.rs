@@ -17,6 +17,12 @@ fn summary(r: &Resource) -> Value {
                 crate::translate::RouteSource::Inline(rc) => json!({ "inline": rc.name }),
             },
         }),
+        Resource::ServerListener(s) => json!({
+            "address": s.address.to_string(),
+            "mtls": s.policy.mtls().map(|m| format!("{m:?}")),
+            "tls_rbac_filters": s.policy.tls.as_ref().map(|c| c.authz.filters.len()),
+            "plaintext_rbac_filters": s.policy.plaintext.as_ref().map(|c| c.authz.filters.len()),
+        }),
         Resource::Route(rc) => json!({
             "virtual_hosts": rc.routes.virtual_hosts().iter().map(|vh| json!({
                 "name": vh.name(),

@@ -32,7 +32,11 @@ impl XdsClient {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::new(servers, bootstrap.node.to_proto(), options))
+        let (providers, tasks) = super::providers::build(bootstrap)?;
+        let mut client = Self::new(servers, bootstrap.node.to_proto(), options);
+        client.providers = providers;
+        client._provider_tasks = std::sync::Arc::new(tasks);
+        Ok(client)
     }
 
     /// The process-wide client, from `GRPC_XDS_BOOTSTRAP` / `GRPC_XDS_BOOTSTRAP_CONFIG`,

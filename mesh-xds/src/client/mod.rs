@@ -27,6 +27,7 @@ mod assemble;
 mod conn;
 mod dump;
 mod from_bootstrap;
+mod providers;
 mod state;
 mod worker;
 
@@ -150,6 +151,17 @@ pub enum TargetState {
     Failed(String),
 }
 
+/// The state of a server's inbound listener (gRFC A36).
+#[derive(Debug, Clone)]
+pub enum ServerState {
+    /// Waiting for the listener.
+    Pending,
+    /// The current listener (its mTLS mode and authorization).
+    Ready(Arc<crate::translate::ServerListener>),
+    /// The listener does not exist, was deleted, or its only version was rejected.
+    Failed(String),
+}
+
 /// Counters of the client's activity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientStats {
@@ -169,6 +181,7 @@ pub struct ClientStats {
 
 pub(crate) enum Command {
     Watch { listener: String, reply: oneshot::Sender<watch::Receiver<TargetState>> },
+    WatchServer { listener: String, reply: oneshot::Sender<watch::Receiver<ServerState>> },
     Dump { reply: oneshot::Sender<serde_json::Value> },
     Stats { reply: oneshot::Sender<ClientStats> },
 }
@@ -179,6 +192,8 @@ pub(crate) enum Command {
 pub struct XdsClient {
     commands: mpsc::UnboundedSender<Command>,
     events: broadcast::Sender<XdsEvent>,
+    providers: mesh_tls::identity::CertificateProviders,
+    _provider_tasks: Arc<providers::ProviderTasks>,
 }
 
 /// The client stopped (its worker task ended).
@@ -193,7 +208,13 @@ impl XdsClient {
         let (commands, rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         tokio::spawn(worker::Worker::new(servers, node, options, rx, events.clone()).run());
-        Self { commands, events }
+        Self { commands, events, providers: Default::default(), _provider_tasks: Arc::default() }
+    }
+
+    /// The certificate provider instances of this client's bootstrap (gRFC A29), as live
+    /// identity stores: what clusters' and server listeners' TLS settings refer to.
+    pub fn certificate_providers(&self) -> &mesh_tls::identity::CertificateProviders {
+        &self.providers
     }
 
     /// Watches the target `xds:///host:port` (or a bare listener name).
@@ -201,6 +222,15 @@ impl XdsClient {
         let listener = target.strip_prefix("xds:///").unwrap_or(target).to_string();
         let (reply, rx) = oneshot::channel();
         self.commands.send(Command::Watch { listener, reply }).map_err(|_| ClientGone)?;
+        rx.await.map_err(|_| ClientGone)
+    }
+
+    /// Watches a server's inbound listener by resource name (see
+    /// [`Bootstrap::server_listener_name`](crate::bootstrap::Bootstrap::server_listener_name)):
+    /// the mTLS mode and authorization policy the control plane wants enforced.
+    pub async fn watch_server(&self, listener: &str) -> Result<watch::Receiver<ServerState>, ClientGone> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(Command::WatchServer { listener: listener.to_string(), reply }).map_err(|_| ClientGone)?;
         rx.await.map_err(|_| ClientGone)
     }
 

@@ -12,11 +12,20 @@ use tokio::time::Instant;
 use super::assemble::{self, Assembled, Fingerprint};
 use super::conn::{Conn, Inbound, Subscribe};
 use super::state::{Cache, Incoming, TYPES, is_full_state};
-use super::{ClientOptions, ClientStats, Command, ServerConfig, TargetState, XdsEvent};
+use super::{ClientOptions, ClientStats, Command, ServerConfig, ServerState, TargetState, XdsEvent};
+use crate::translate::Resource;
+use crate::type_url;
+use std::sync::Arc;
 
 struct Target {
     tx: watch::Sender<TargetState>,
     fingerprint: Option<Fingerprint>,
+}
+
+/// A server watching its inbound listener (gRFC A36).
+struct ServerTarget {
+    tx: watch::Sender<ServerState>,
+    generation: Option<u64>,
 }
 
 pub(crate) struct Worker {
@@ -27,6 +36,7 @@ pub(crate) struct Worker {
     events: broadcast::Sender<XdsEvent>,
     cache: Cache,
     targets: BTreeMap<String, Target>,
+    servers_watched: BTreeMap<String, ServerTarget>,
     conn: Option<Conn>,
     /// The server whose versions the cache's ACKed versions are.
     acked_server: Option<usize>,
@@ -60,6 +70,7 @@ impl Worker {
             events,
             cache: Cache::new(),
             targets: BTreeMap::new(),
+            servers_watched: BTreeMap::new(),
             conn: None,
             acked_server: None,
             dne: BTreeMap::new(),
@@ -77,7 +88,7 @@ impl Worker {
 
     pub(crate) async fn run(mut self) {
         loop {
-            if self.conn.is_none() && !self.targets.is_empty() && Instant::now() >= self.next_connect {
+            if self.conn.is_none() && self.wants_anything() && Instant::now() >= self.next_connect {
                 self.connect(0, self.servers.len()).await;
             }
             let wake = self.next_wake();
@@ -100,7 +111,7 @@ impl Worker {
         let mut wake: Option<Instant> = None;
         let mut consider = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
         match &self.conn {
-            None if !self.targets.is_empty() => consider(self.next_connect),
+            None if self.wants_anything() => consider(self.next_connect),
             None => {}
             Some(_) => {
                 if let Some(t) = self.dne.values().min() {
@@ -209,6 +220,15 @@ impl Worker {
                     .targets
                     .entry(listener)
                     .or_insert_with(|| Target { tx: watch::channel(TargetState::Pending).0, fingerprint: None });
+                let _ = reply.send(target.tx.subscribe());
+                self.update_interest();
+                self.publish();
+            }
+            Command::WatchServer { listener, reply } => {
+                let target = self
+                    .servers_watched
+                    .entry(listener)
+                    .or_insert_with(|| ServerTarget { tx: watch::channel(ServerState::Pending).0, generation: None });
                 let _ = reply.send(target.tx.subscribe());
                 self.update_interest();
                 self.publish();
@@ -326,7 +346,7 @@ impl Worker {
 
     /// Recomputes the names wanted per type and tells the server about changes.
     fn update_interest(&mut self) {
-        let listeners: BTreeSet<String> = self.targets.keys().cloned().collect();
+        let listeners: BTreeSet<String> = self.targets.keys().chain(self.servers_watched.keys()).cloned().collect();
         let wanted = assemble::interest(&listeners, &self.cache);
         let same_server = self.conn.as_ref().is_some_and(|c| Some(c.server) == self.acked_server);
         for t in TYPES {
@@ -373,8 +393,46 @@ impl Worker {
         }
     }
 
+    /// Whether any target or server listener is watched (then a stream is needed).
+    fn wants_anything(&self) -> bool {
+        !self.targets.is_empty() || !self.servers_watched.is_empty()
+    }
+
+    /// Republishes every server listener that changed.
+    fn publish_servers(&mut self) {
+        let listeners = self.cache.get(type_url::LISTENER);
+        for (name, target) in &mut self.servers_watched {
+            let Some(entry) = listeners.entries.get(name) else { continue };
+            match entry.value.as_deref() {
+                Some(Resource::ServerListener(s)) if target.generation != Some(entry.generation) => {
+                    target.generation = Some(entry.generation);
+                    target.tx.send_replace(ServerState::Ready(Arc::new((**s).clone())));
+                }
+                Some(Resource::ServerListener(_)) => {}
+                Some(_) if target.generation.is_some() || !matches!(*target.tx.borrow(), ServerState::Failed(_)) => {
+                    target.generation = None;
+                    target.tx.send_replace(ServerState::Failed(format!("{name} is a client listener")));
+                }
+                Some(_) => {}
+                None if entry.unusable() => {
+                    let reason = match &entry.error {
+                        Some(e) => e.to_string(),
+                        None => format!("listener {name} does not exist"),
+                    };
+                    if target.generation.is_some() || !matches!(*target.tx.borrow(), ServerState::Failed(_)) {
+                        tracing::warn!(listener = %name, %reason, "server listener unavailable");
+                        target.generation = None;
+                        target.tx.send_replace(ServerState::Failed(reason));
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
     /// Republishes every target whose inputs changed.
     fn publish(&mut self) {
+        self.publish_servers();
         self.resolve_dns();
         for (listener, target) in &mut self.targets {
             match assemble::assemble(listener, &self.cache, &self.dns) {

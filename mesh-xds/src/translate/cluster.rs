@@ -10,6 +10,12 @@
 //!
 //! Circuit breakers: `circuit_breakers.rs`; outlier detection: `outlier.rs`.
 //!
+//! Ignored (connection management the client does its own way; requests behave the
+//! same): `HttpProtocolOptions.common_http_protocol_options` (idle timeout, requests per
+//! connection, connection lifetime), HTTP/2 `max_concurrent_streams`,
+//! `upstream_connection_options` (TCP keepalive), `common_lb_config` (the panic
+//! threshold: see `outlier.rs`).
+//!
 //! Rejected: TLS to upstreams (a later change adds mTLS), subset load balancing (in xDS
 //! each subset is a cluster of its own), active health checks (not implemented by the
 //! client), upstream network filters, custom cluster types, HTTP-level outlier
@@ -32,6 +38,7 @@ use super::endpoints::{load_assignment, port, socket_address};
 use super::field::{At, FieldResult, reject, unsupported};
 use super::lb::lb_policy;
 use super::outlier::outlier_detection;
+use super::upstream_tls::upstream_tls;
 use super::value::{config_source, duration, unpack};
 use super::{ClusterConfig, ClusterDiscovery, ResourceError};
 
@@ -63,6 +70,9 @@ pub fn build_cluster(
     if let Some(od) = &config.outlier_detection {
         b = b.outlier_detection(od.clone());
     }
+    if let Some(tls) = &config.tls {
+        b = b.tls(tls.clone());
+    }
     b.build().map_err(|e| ResourceError::of(&config.name, e))
 }
 
@@ -93,14 +103,12 @@ fn cluster(c: &Cluster) -> FieldResult<ClusterConfig> {
         outlier_detection,
         connect_timeout,
         protocol: protocol(c)?,
+        tls: upstream_tls(c.transport_socket.as_ref())?,
     })
 }
 
 fn rejected_fields(c: &Cluster) -> FieldResult<()> {
-    const TLS: &str = "TLS to upstreams is not supported yet";
-    if c.transport_socket.is_some() {
-        return reject("transport_socket", TLS);
-    }
+    const TLS: &str = "per-endpoint transport sockets are not supported (use transport_socket)";
     if !c.transport_socket_matches.is_empty() {
         return reject("transport_socket_matches", TLS);
     }

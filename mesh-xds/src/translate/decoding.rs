@@ -10,7 +10,9 @@ use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 
 use super::value::{is, type_name};
-use super::{ClusterConfig, Decoded, EndpointsConfig, ListenerConfig, Resource, ResourceError, RouteConfig};
+use super::{
+    ClusterConfig, Decoded, EndpointsConfig, ListenerConfig, Resource, ResourceError, RouteConfig, ServerListener,
+};
 use crate::type_url as urls;
 
 /// Decodes and validates one resource of `type_url` (see [`crate::type_url`]). Accepts
@@ -37,7 +39,7 @@ pub fn decode(type_url: &str, any: &Any) -> Decoded {
     let bytes = inner.value.as_slice();
     let kind = type_name(type_url);
     if kind == type_name(urls::LISTENER) {
-        translate::<Listener, ListenerConfig>(bytes, wrapper_name, |l| &l.name, Resource::Listener)
+        translate::<Listener, AnyListener>(bytes, wrapper_name, |l| &l.name, |l| l.0)
     } else if kind == type_name(urls::ROUTE) {
         translate::<RouteConfiguration, RouteConfig>(bytes, wrapper_name, |r| &r.name, Resource::Route)
     } else if kind == type_name(urls::CLUSTER) {
@@ -82,4 +84,20 @@ where
         return failed(wrapper_name, reason);
     }
     Decoded { name: Some(name.clone()), result: T::try_from(&proto).map(wrap) }
+}
+
+/// A listener of either kind: with an `api_listener` it configures a client (a target's
+/// routes); without one it is a server's inbound listener (gRFC A36: mTLS mode and RBAC).
+struct AnyListener(Resource);
+
+impl TryFrom<&Listener> for AnyListener {
+    type Error = ResourceError;
+
+    fn try_from(l: &Listener) -> Result<Self, ResourceError> {
+        if l.api_listener.is_none() && (!l.filter_chains.is_empty() || l.default_filter_chain.is_some()) {
+            ServerListener::try_from(l).map(|s| AnyListener(Resource::ServerListener(Box::new(s))))
+        } else {
+            ListenerConfig::try_from(l).map(|c| AnyListener(Resource::Listener(c)))
+        }
+    }
 }

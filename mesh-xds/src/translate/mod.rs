@@ -31,14 +31,15 @@ mod field;
 mod lb;
 mod listener;
 mod matcher;
-mod outlier;
 mod mirror;
-mod retry;
+mod outlier;
 mod rbac;
+mod retry;
 mod rewrite;
 mod route;
 mod server_listener;
 mod server_tls;
+mod upstream_tls;
 mod value;
 
 #[cfg(test)]
@@ -55,6 +56,8 @@ mod rewrite_tests;
 mod route_props;
 #[cfg(test)]
 mod test_protos;
+#[cfg(test)]
+mod upstream_tls_tests;
 
 pub use cluster::build_cluster;
 pub use decoding::decode;
@@ -169,6 +172,8 @@ pub struct ClusterConfig {
     pub connect_timeout: Duration,
     /// HTTP version to endpoints.
     pub protocol: Protocol,
+    /// TLS to the endpoints (`transport_socket`), `None` for plaintext.
+    pub tls: Option<mesh_core::cluster::UpstreamTls>,
 }
 
 /// A `ClusterLoadAssignment`.
@@ -182,9 +187,15 @@ pub struct EndpointsConfig {
 
 /// A decoded, validated resource.
 #[derive(Debug, Clone)]
+// Resources live behind an `Arc` in the client's cache, one per name: their size does
+// not matter, and boxing every variant would only add indirections to the code that reads
+// them.
+#[allow(clippy::large_enum_variant)]
 pub enum Resource {
-    /// LDS.
+    /// LDS: a client listener (`api_listener`).
     Listener(ListenerConfig),
+    /// LDS: a server's inbound listener.
+    ServerListener(Box<ServerListener>),
     /// RDS.
     Route(RouteConfig),
     /// CDS.

@@ -391,8 +391,10 @@ fn discovery(t: DiscoveryType) -> Option<ClusterDiscoveryType> {
 
 #[test]
 fn clusters() {
-    let e = cluster_rejected("transport_socket", |c| c.transport_socket = Some(TransportSocket::default()));
-    assert!(e.reason.contains("TLS to upstreams is not supported yet"), "{e}");
+    // TLS is accepted (see upstream_tls_tests.rs); a socket without its config is not.
+    let e =
+        cluster_rejected("transport_socket.typed_config", |c| c.transport_socket = Some(TransportSocket::default()));
+    assert!(e.reason.contains("required"), "{e}");
     cluster_rejected("type", |c| c.cluster_discovery_type = discovery(DiscoveryType::StrictDns));
     cluster_rejected("type", |c| c.cluster_discovery_type = discovery(DiscoveryType::OriginalDst));
     cluster_rejected("cluster_type", |c| {

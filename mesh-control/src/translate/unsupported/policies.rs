@@ -3,8 +3,8 @@
 use super::super::warnings::{NOT_ENFORCED, NOT_SUPPORTED, Warnings, who};
 use super::resilience;
 use crate::istio::{
-    ClientTlsMode, ClientTlsSettings, ConnectionPoolSettings, DestinationRule, LoadBalancerSettings, Named,
-    OutlierDetection, SimpleLb, TrafficPolicy,
+    ClientTlsSettings, ConnectionPoolSettings, DestinationRule, LoadBalancerSettings, Named, OutlierDetection,
+    SimpleLb, TrafficPolicy,
 };
 
 /// Adds the warnings about one DestinationRule.
@@ -72,24 +72,8 @@ fn parts(
     if let Some(o) = outlier {
         resilience::outlier_detection(me, &format!("{at}.outlierDetection"), o, w);
     }
-    if let Some(t) = tls {
-        match t.mode {
-            Some(ClientTlsMode::Simple | ClientTlsMode::Mutual | ClientTlsMode::IstioMutual) => {
-                let mode = match t.mode {
-                    Some(ClientTlsMode::Simple) => "SIMPLE",
-                    Some(ClientTlsMode::Mutual) => "MUTUAL",
-                    _ => "ISTIO_MUTUAL",
-                };
-                w.add(me, format!("{at}.tls: TLS to endpoints (mode {mode}) is {NOT_SUPPORTED}"));
-            }
-            Some(ClientTlsMode::Disable) | None => {}
-        }
-        if t.credential_name.is_some() {
-            w.add(
-                me,
-                format!("{at}.tls.credentialName: credentials from secrets (SDS) are not supported; not emitted"),
-            );
-        }
+    if tls.is_some_and(|t| t.credential_name.is_some()) {
+        w.add(me, format!("{at}.tls.credentialName: credentials from secrets (SDS) are not supported; not emitted"));
     }
 }
 

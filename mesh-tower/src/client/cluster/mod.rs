@@ -1,6 +1,7 @@
 //! Maps the route's destination — a cluster and maybe a subset — to the balancer that
 //! serves it, and owns what must outlive a single configuration: connections to
-//! endpoints and per-cluster retry budgets.
+//! endpoints, per-cluster retry budgets, circuit-breaker counts ([`resources`]) and
+//! outlier detectors.
 //!
 //! Why resolve eagerly? When a configuration is installed, every (cluster, subset)
 //! balancer is built at once ([`Resolved`]), reusing the existing connection of any
@@ -10,18 +11,21 @@
 //! on their own balancers while new ones use the new ones.
 
 mod pool;
+mod resources;
+mod tls;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mesh_core::Snapshot;
-use tower::retry::budget::TpsBudget;
 use tower_layer::Layer;
 use tower_service::Service;
 
 pub(crate) use pool::{BudgetRegistry, EndpointPool};
+pub(crate) use resources::{ClusterProtection, ClusterResources, Resource, ResourceGuard, RetryLimit};
+pub(crate) use tls::TlsCache;
 
 use super::balance::{Balancer, Candidate};
 use super::body::{RequestBody, ResponseBody};
@@ -29,12 +33,20 @@ use super::future::Staged;
 use super::request::RouteDecision;
 use crate::MeshError;
 
-/// The balancers and budget of one cluster.
+/// The balancers and retry limit of one cluster.
 #[derive(Debug)]
 pub(crate) struct ClusterState {
     pub(crate) all: Arc<Balancer>,
     pub(crate) subsets: HashMap<String, Arc<Balancer>>,
-    pub(crate) budget: Arc<TpsBudget>,
+    pub(crate) retry: RetryLimit,
+}
+
+/// What building TLS settings needs: the process's certificate providers and the cache
+/// of configurations already built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TlsContext<'a> {
+    pub(crate) providers: &'a mesh_tls::identity::CertificateProviders,
+    pub(crate) cache: &'a TlsCache,
 }
 
 /// A snapshot with everything the request path needs prebuilt.
@@ -45,32 +57,52 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    pub(crate) fn build(snapshot: Arc<Snapshot>, pool: &EndpointPool, budgets: &BudgetRegistry) -> Self {
+    pub(crate) fn build(
+        snapshot: Arc<Snapshot>,
+        pool: &EndpointPool,
+        budgets: &BudgetRegistry,
+        tls: &TlsContext<'_>,
+        protection: &ClusterProtection,
+    ) -> Self {
         let clusters = snapshot
             .clusters()
             .map(|c| {
+                let connect = c.tls().map(|t| tls.cache.get(t, tls.providers));
+                let resources = protection.resources.get(c.name(), c.circuit_breakers());
+                // Connection limits count this cluster's connections: it gets its own.
+                let limits = c.circuit_breakers().limits_connections().then_some(&resources);
+                let outlier = protection.outliers.get(c);
                 let balancer = |subset: Option<&str>| {
                     let members = c.subset_endpoints(subset).unwrap_or_default();
                     let candidates = members
                         .into_iter()
                         .map(|e| Candidate {
-                            conn: pool.get(e.address(), c.connect_timeout()),
+                            conn: pool.get(e.address(), c.connect_timeout(), connect.as_ref(), limits),
                             weight: e.weight(),
                             health: e.health(),
                             priority: e.priority(),
                         })
                         .collect();
-                    Arc::new(Balancer::new(c.clone(), subset.map(str::to_string), candidates))
+                    let subset = subset.map(str::to_string);
+                    Arc::new(Balancer::new(c.clone(), subset, candidates, resources.clone(), outlier.clone()))
                 };
                 let state = ClusterState {
                     all: balancer(None),
                     subsets: c.subsets().iter().map(|s| (s.name().to_string(), balancer(Some(s.name())))).collect(),
-                    budget: budgets.get(c.name(), c.retry_budget().unwrap_or_default()),
+                    // Envoy: the retry budget if set, else max_retries; the mesh's
+                    // default budget when neither is set.
+                    retry: match (c.retry_budget(), c.circuit_breakers().max_retries) {
+                        (None, Some(_)) => RetryLimit::Concurrent(resources.clone()),
+                        (budget, _) => RetryLimit::Budget(budgets.get(c.name(), budget.unwrap_or_default())),
+                    },
                 };
                 (c.name().to_string(), state)
             })
             .collect();
         pool.prune();
+        let names: HashSet<&str> = snapshot.clusters().map(|c| c.name()).collect();
+        protection.resources.retain(&names);
+        protection.outliers.retain(&names);
         Self { snapshot, clusters }
     }
 
@@ -86,8 +118,8 @@ impl Resolved {
         }
     }
 
-    pub(crate) fn budget(&self, cluster: &str) -> Option<&Arc<TpsBudget>> {
-        self.clusters.get(cluster).map(|c| &c.budget)
+    pub(crate) fn retry_limit(&self, cluster: &str) -> Option<&RetryLimit> {
+        self.clusters.get(cluster).map(|c| &c.retry)
     }
 }
 

@@ -6,7 +6,13 @@ use std::time::Duration;
 use mesh_core::retry::RetryBudgetPolicy;
 use tower::retry::budget::TpsBudget;
 
-use crate::client::endpoint::EndpointConn;
+use super::ClusterResources;
+use crate::client::endpoint::{EndpointConn, TlsConnect};
+
+/// What makes two connections to one address differ: connect timeout, TLS settings
+/// (key; 0 = plaintext), and the cluster whose connection limits count them (its
+/// resources' address; 0 = shared).
+type ConnKey = (SocketAddr, Duration, u64, usize);
 
 /// Connections by endpoint, shared across configuration generations.
 ///
@@ -14,17 +20,26 @@ use crate::client::endpoint::EndpointConn;
 /// still used by an in-flight request) includes its endpoint.
 #[derive(Debug, Default)]
 pub(crate) struct EndpointPool {
-    conns: Mutex<HashMap<(SocketAddr, Duration), Weak<EndpointConn>>>,
+    conns: Mutex<HashMap<ConnKey, Weak<EndpointConn>>>,
 }
 
 impl EndpointPool {
-    pub(crate) fn get(&self, addr: SocketAddr, connect_timeout: Duration) -> Arc<EndpointConn> {
+    /// The connection to `addr` with these settings (TLS settings by key; 0 = plaintext).
+    /// A cluster with connection limits (`limits`) has connections of its own, counted
+    /// against them.
+    pub(crate) fn get(
+        &self,
+        addr: SocketAddr,
+        connect_timeout: Duration,
+        tls: Option<&TlsConnect>,
+        limits: Option<&Arc<ClusterResources>>,
+    ) -> Arc<EndpointConn> {
         let mut conns = self.conns.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (addr, connect_timeout);
+        let key = (addr, connect_timeout, tls.map_or(0, |t| t.key), limits.map_or(0, |l| Arc::as_ptr(l) as usize));
         if let Some(c) = conns.get(&key).and_then(Weak::upgrade) {
             return c;
         }
-        let c = Arc::new(EndpointConn::new(addr, connect_timeout));
+        let c = Arc::new(EndpointConn::new(addr, connect_timeout, tls.cloned()).with_limits(limits.cloned()));
         conns.insert(key, Arc::downgrade(&c));
         c
     }

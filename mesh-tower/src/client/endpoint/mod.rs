@@ -7,7 +7,14 @@
 //! application ([`MeshError::Connect`], [`MeshError::RefusedStream`]); anything else
 //! after the request was handed to the connection may have ([`MeshError::Upstream`]).
 //! Connections are shared by every configuration generation that contains the endpoint,
-//! so a config swap does not reconnect.
+//! so a config swap does not reconnect. With TLS (a cluster's `UpstreamTls`, e.g. Istio
+//! `ISTIO_MUTUAL`) the connection is wrapped by rustls before HTTP starts ([`tls`]).
+
+mod h1_pool;
+mod tls;
+
+pub(crate) use tls::TlsConnect;
+use tls::{ClientIo, Connector};
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -23,6 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use super::body::{InFlight, RequestBody, ResponseBody};
+use super::cluster::{ClusterResources, Resource};
 use crate::{BoxError, MeshError};
 
 /// Which HTTP version a request uses to the endpoint.
@@ -42,19 +50,35 @@ pub struct EndpointConn {
     pub(crate) in_flight: Arc<AtomicU64>,
     h2: ArcSwapOption<http2::SendRequest<RequestBody>>,
     h2_connect: tokio::sync::Mutex<()>,
-    h1: OnceLock<legacy::Client<HttpConnector, RequestBody>>,
+    h1: OnceLock<legacy::Client<Connector, RequestBody>>,
+    tls: Option<TlsConnect>,
+    /// The cluster's circuit breakers, when it limits connections.
+    limits: Option<Arc<ClusterResources>>,
+    /// HTTP/1.1 under those limits (instead of `h1`).
+    limited_h1: Option<Arc<h1_pool::LimitedH1>>,
 }
 
 impl EndpointConn {
-    pub(crate) fn new(addr: SocketAddr, connect_timeout: Duration) -> Self {
+    pub(crate) fn new(addr: SocketAddr, connect_timeout: Duration, tls: Option<TlsConnect>) -> Self {
         Self {
+            tls,
             addr,
             connect_timeout,
             in_flight: Arc::new(AtomicU64::new(0)),
             h2: ArcSwapOption::empty(),
             h2_connect: tokio::sync::Mutex::new(()),
             h1: OnceLock::new(),
+            limits: None,
+            limited_h1: None,
         }
+    }
+
+    /// Counts this endpoint's connections and waiting requests against a cluster's
+    /// `max_connections` / `max_pending_requests` (HTTP/1.1 then uses its own pool).
+    pub(crate) fn with_limits(mut self, limits: Option<Arc<ClusterResources>>) -> Self {
+        self.limited_h1 = limits.clone().map(|l| Arc::new(h1_pool::LimitedH1::new(l)));
+        self.limits = limits;
+        self
     }
 
     /// The endpoint address.
@@ -97,6 +121,11 @@ impl EndpointConn {
         {
             return Ok(s.clone());
         }
+        // Waiting for the connection makes the request pending (max_pending_requests).
+        let _pending = match &self.limits {
+            Some(l) => Some(l.try_acquire(Resource::Pending).ok_or_else(|| h1_pool::overflow(l))?),
+            None => None,
+        };
         let _connecting = self.h2_connect.lock().await;
         if let Some(s) = self.h2.load().as_deref()
             && !s.is_closed()
@@ -109,15 +138,25 @@ impl EndpointConn {
             .map_err(|_| connect_err(format!("timed out after {:?}", self.connect_timeout).into()))?
             .map_err(|e| connect_err(e.into()))?;
         let _ = tcp.set_nodelay(true);
+        let io = match &self.tls {
+            Some(tls) => tokio::time::timeout(self.connect_timeout, tls.connect(tcp))
+                .await
+                .map_err(|_| connect_err(format!("TLS handshake timed out after {:?}", self.connect_timeout).into()))?
+                .map_err(connect_err)?,
+            None => ClientIo::Plain(tcp),
+        };
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .initial_stream_window_size(1 << 20)
             .initial_connection_window_size(2 << 20)
-            .handshake(TokioIo::new(tcp))
+            .handshake(TokioIo::new(io))
             .await
             .map_err(|e| connect_err(e.into()))?;
         let addr = self.addr;
+        // Counted against max_connections while open; one per endpoint is always allowed.
+        let counted = self.limits.as_ref().map(|l| l.acquire_anyway(Resource::Connections));
         tokio::spawn(async move {
+            let _counted = counted;
             if let Err(e) = conn.await {
                 tracing::debug!(%addr, error = %e, "HTTP/2 connection ended");
             }
@@ -128,10 +167,14 @@ impl EndpointConn {
     }
 
     async fn send_h1(&self, mut req: Request<RequestBody>) -> Result<Response<hyper::body::Incoming>, MeshError> {
+        if let Some(pool) = &self.limited_h1 {
+            return pool.send(self, req).await;
+        }
         let client = self.h1.get_or_init(|| {
             let mut connector = HttpConnector::new();
             connector.set_nodelay(true);
             connector.set_connect_timeout(Some(self.connect_timeout));
+            let connector = Connector { http: connector, tls: self.tls.clone() };
             legacy::Client::builder(TokioExecutor::new()).timer(TokioTimer::new()).build(connector)
         });
         // Keep the logical authority in Host; address the connection by endpoint.
@@ -142,6 +185,7 @@ impl EndpointConn {
             req.headers_mut().insert(http::header::HOST, v);
         }
         let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        // The connector adds TLS itself; the pool key stays `http://addr`.
         *req.uri_mut() = http::Uri::builder()
             .scheme("http")
             .authority(self.addr.to_string())

@@ -13,19 +13,21 @@
 //! `reset`, `5xx` and the gRPC codes are the operator's call. The request must also be
 //! replayable: its body is kept (up to 64 KiB by default) as the first attempt streams
 //! it; a larger body, or one not yet fully sent when the attempt failed, is not retried,
-//! and the failure is returned as is. The budget (see `mesh_core::retry`) then decides
-//! whether the fleet can afford the retry; when it cannot, the last response is returned,
-//! or the last error wrapped in [`MeshError::BudgetExhausted`].
+//! and the failure is returned as is. The cluster's retry limit then decides whether the
+//! fleet can afford the retry: its retry budget (see `mesh_core::retry`), or, for a
+//! cluster with a `max_retries` circuit breaker and no budget, the number of retries in
+//! progress (a retry holds its slot from the decision until its outcome is known, as in
+//! Envoy). When it cannot, the last response is returned, or the last error wrapped in
+//! [`MeshError::BudgetExhausted`]. An [`MeshError::Overflow`] (a circuit breaker of the
+//! cluster) is never retried: the retry would meet the same limit.
 
 mod replay;
 
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use mesh_core::retry::AttemptOutcome;
 use tokio::time::Instant;
-use tower::retry::budget::{Budget, TpsBudget};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -33,6 +35,7 @@ pub(crate) use replay::NotReplayable;
 pub use replay::{DEFAULT_REPLAY_CAP, ReplayBody};
 
 use super::body::{RequestBody, ResponseBody};
+use super::cluster::RetryLimit;
 use super::future::{StageResult, Staged};
 use super::request::RouteDecision;
 use crate::{MeshError, TimeoutScope};
@@ -69,6 +72,13 @@ pub struct RetryService<S> {
     inner: S,
     replay_cap: usize,
 }
+
+/// The deadline of the current attempt (its per-try timeout), for the stages below.
+/// Not sent as `grpc-timeout` (see [`RetryService`]); the balance stage reads it to tell
+/// an attempt abandoned at its deadline (a timeout, charged to the endpoint) from one
+/// the caller cancelled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PerTryDeadline(pub(crate) Instant);
 
 /// Classifies an attempt's result.
 pub fn outcome(result: &StageResult) -> Option<AttemptOutcome> {
@@ -108,19 +118,19 @@ where
         // The decision (one Arc) carries the policy and the cluster name: nothing of the
         // route is copied per request.
         let decision = d.clone();
-        let budget = d.resolved.budget(&d.destination().cluster).cloned();
+        let limit = d.resolved.retry_limit(&d.destination().cluster).cloned();
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let (parts, body) = req.into_parts();
         let template = ReplayBody::new(body.into_boxed(), self.replay_cap);
-        Staged::boxed(Attempts { inner, decision, budget, parts, template }.run())
+        Staged::boxed(Attempts { inner, decision, limit, parts, template }.run())
     }
 }
 
 struct Attempts<S> {
     inner: S,
     decision: RouteDecision,
-    budget: Option<Arc<TpsBudget>>,
+    limit: Option<RetryLimit>,
     parts: http::request::Parts,
     template: ReplayBody,
 }
@@ -138,17 +148,21 @@ where
             let body = self.template.try_clone().map(RequestBody::replay).unwrap_or_default();
             return self.attempt(body, None).await;
         };
-        if let Some(b) = &self.budget {
-            b.deposit();
+        if let Some(l) = &self.limit {
+            l.deposit();
         }
         let mut body = self.template.try_clone();
         let mut retries = 0u32;
+        // The `max_retries` slot of the retry in progress, if the limit counts them.
+        let mut permit = None;
         loop {
             let this_body = match body.take() {
                 Some(b) => RequestBody::replay(b),
                 None => return Err(MeshError::RequestBody("request body could not be replayed".into())),
             };
             let result = self.attempt(this_body, policy.per_try_timeout()).await;
+            // The retry (if this was one) is over: its slot is free again.
+            drop(permit.take());
             let Some(outcome) = outcome(&result) else { return result };
             if outcome.is_success() || !policy.should_retry(outcome) || retries >= policy.max_retries() {
                 return result;
@@ -157,16 +171,19 @@ where
                 tracing::debug!(?outcome, "not retried: request body is not replayable");
                 return result;
             };
-            if let Some(b) = &self.budget
-                && !b.withdraw()
-            {
+            let granted = match &self.limit {
+                Some(l) => l.withdraw(),
+                None => Some(Default::default()),
+            };
+            let Some(granted) = granted else {
                 let cluster = self.decision.destination().cluster.clone();
-                tracing::debug!(%cluster, ?outcome, "not retried: retry budget exhausted");
+                tracing::debug!(%cluster, ?outcome, "not retried: retry budget or max_retries exhausted");
                 return match result {
                     Ok(res) => Ok(res),
                     Err(last) => Err(MeshError::BudgetExhausted { cluster, last: Box::new(last) }),
                 };
-            }
+            };
+            permit = Some(granted);
             drop(result);
             let wait = policy.backoff().delay(retries, fastrand::u64(..));
             tracing::debug!(?outcome, retry = retries + 1, ?wait, "retrying");
@@ -189,6 +206,9 @@ where
         // error. Cancelling the stream at the per-try deadline stops the server's work
         // all the same.
         let try_deadline = per_try.map(|t| Instant::now() + t);
+        if let Some(d) = try_deadline {
+            req.extensions_mut().insert(PerTryDeadline(d));
+        }
         let mut svc = self.inner.clone();
         let call = async move {
             std::future::poll_fn(|cx| svc.poll_ready(cx)).await?;

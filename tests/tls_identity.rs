@@ -1,0 +1,271 @@
+//! mesh-tls over real TLS handshakes on loopback: SPIFFE verification on both sides,
+//! validity windows, trust bundles and hot rotation.
+#![allow(clippy::unwrap_used)] // test helpers unwrap on setup failures
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mesh::tls::SpiffeId;
+use mesh::tls::identity::{IdentityStore, TrustBundle, spiffe_id_from_der};
+use mesh::tls::verify::{AlpnProtocols, PeerServerVerifier, Roots, SanPolicy, client_config, server_config};
+use mesh_testkit::pki::TestCa;
+use rustls_pki_types::ServerName;
+use rustls_pki_types::pem::PemObject;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+const SERVER: &str = "spiffe://cluster.local/ns/default/sa/server";
+const CLIENT: &str = "spiffe://cluster.local/ns/default/sa/client";
+
+/// A TLS server that reports, per accepted connection, the handshake outcome and the
+/// client's SPIFFE ID, then echoes one line.
+async fn server(
+    config: Arc<rustls::ServerConfig>,
+) -> (std::net::SocketAddr, mpsc::UnboundedReceiver<Result<Option<SpiffeId>, String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                match acceptor.accept(tcp).await {
+                    Ok(mut tls) => {
+                        let peer = tls
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .and_then(|c| spiffe_id_from_der(c));
+                        let _ = tx.send(Ok(peer));
+                        let mut buf = [0u8; 64];
+                        while let Ok(n) = tls.read(&mut buf).await {
+                            if n == 0 || tls.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Connects, exchanges one message, returns the stream and the server's SPIFFE ID.
+async fn call(
+    addr: std::net::SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<(tokio_rustls::client::TlsStream<TcpStream>, Option<SpiffeId>), String> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut tls = TlsConnector::from(config)
+        .connect(ServerName::try_from("server.default.svc").unwrap(), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    tls.write_all(b"ping").await.map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 4];
+    tls.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+    assert_eq!(&buf, b"ping");
+    let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| spiffe_id_from_der(c));
+    Ok((tls, peer))
+}
+
+fn stores(ca: &TestCa) -> (Arc<IdentityStore>, Arc<IdentityStore>) {
+    (
+        IdentityStore::with_certificate(ca.issue(SERVER), ca.bundle()),
+        IdentityStore::with_certificate(ca.issue(CLIENT), ca.bundle()),
+    )
+}
+
+#[tokio::test]
+async fn mutual_tls_with_expected_identity() {
+    let ca = TestCa::new("root");
+    let (s, c) = stores(&ca);
+    let (addr, mut accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let (tls, peer) = call(addr, client_config(&c, SanPolicy::uris([SERVER]), AlpnProtocols::Http)).await.unwrap();
+    assert_eq!(peer.unwrap().as_str(), SERVER);
+    assert_eq!(accepted.recv().await.unwrap().unwrap().unwrap().as_str(), CLIENT);
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    assert_eq!(tls.get_ref().1.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+}
+
+#[tokio::test]
+async fn server_with_another_identity_is_refused() {
+    let ca = TestCa::new("root");
+    let (s, c) = stores(&ca);
+    let (addr, _accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let err = call(
+        addr,
+        client_config(&c, SanPolicy::uris(["spiffe://cluster.local/ns/default/sa/reviews"]), AlpnProtocols::Http),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("NotValidForName"), "{err}");
+}
+
+#[tokio::test]
+async fn expired_and_not_yet_valid_server_certificates_are_refused() {
+    let ca = TestCa::new("root");
+    let now = SystemTime::now();
+    let hour = Duration::from_secs(3600);
+    for (pem, want) in [
+        (ca.issue_pem(SERVER, now - 2 * hour, now - hour), "Expired"),
+        (ca.issue_pem(SERVER, now + hour, now + 2 * hour), "NotValidYet"),
+    ] {
+        // A raw rustls server presenting the bad certificate (our store would refuse to).
+        let cert = pem.parse();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                cert.chain().to_vec(),
+                rustls_pki_types::PrivateKeyDer::from_pem_slice(pem.key.as_bytes()).unwrap(),
+            )
+            .unwrap();
+        let (addr, _accepted) = server(Arc::new(config)).await;
+        let c = IdentityStore::with_certificate(ca.issue(CLIENT), ca.bundle());
+        let err = call(addr, client_config(&c, SanPolicy::uris([SERVER]), AlpnProtocols::Http)).await.unwrap_err();
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn expired_client_certificate_is_refused_by_the_server() {
+    let ca = TestCa::new("root");
+    let (s, _) = stores(&ca);
+    let (addr, mut accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let now = SystemTime::now();
+    let pem = ca.issue_pem(CLIENT, now - Duration::from_secs(7200), now - Duration::from_secs(3600));
+    let cert = pem.parse();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(PeerServerVerifier::new(
+            Roots::Fixed(Arc::new(ca.bundle())),
+            SanPolicy::any(),
+        ))
+        .with_client_auth_cert(
+            cert.chain().to_vec(),
+            rustls_pki_types::PrivateKeyDer::from_pem_slice(pem.key.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    // In TLS 1.3 the client finishes first; the server's verdict arrives as an alert.
+    let result = async {
+        let mut tls = TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("server.default.svc").unwrap(), tcp)
+            .await?;
+        tls.write_all(b"ping").await?;
+        let mut buf = [0u8; 4];
+        tls.read_exact(&mut buf).await
+    }
+    .await;
+    assert!(result.is_err());
+    let err = accepted.recv().await.unwrap().unwrap_err();
+    assert!(err.contains("Expired"), "{err}");
+}
+
+#[tokio::test]
+async fn a_store_never_presents_an_expired_certificate() {
+    let ca = TestCa::new("root");
+    let (s, _) = stores(&ca);
+    let (addr, mut accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let now = SystemTime::now();
+    let expired = ca.issue_pem(CLIENT, now - Duration::from_secs(7200), now - Duration::from_secs(3600)).parse();
+    let c = IdentityStore::with_certificate(expired, ca.bundle());
+    assert!(call(addr, client_config(&c, SanPolicy::uris([SERVER]), AlpnProtocols::Http)).await.is_err());
+    let err = accepted.recv().await.unwrap().unwrap_err();
+    assert!(err.contains("NoCertificatesPresented") || err.contains("certificate"), "{err}");
+}
+
+#[tokio::test]
+async fn untrusted_root_is_refused_both_ways() {
+    let ca = TestCa::new("root");
+    let other = TestCa::new("other-root");
+    let (s, _) = stores(&ca);
+    let (addr, mut accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    // Client trusts only `other`: refuses the server.
+    let c = IdentityStore::with_certificate(other.issue(CLIENT), other.bundle());
+    let err = call(addr, client_config(&c, SanPolicy::any(), AlpnProtocols::Http)).await.unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    // Client trusts `ca` but its own certificate is from `other`: the server refuses it.
+    let c = IdentityStore::with_certificate(other.issue(CLIENT), ca.bundle());
+    let _ = call(addr, client_config(&c, SanPolicy::any(), AlpnProtocols::Http)).await;
+    let mut saw = Vec::new();
+    while let Ok(Some(r)) = tokio::time::timeout(Duration::from_secs(5), accepted.recv()).await {
+        saw.push(r.clone());
+        if let Err(e) = &r
+            && e.contains("UnknownIssuer")
+        {
+            return;
+        }
+    }
+    panic!("server never refused the foreign client certificate: {saw:?}");
+}
+
+#[tokio::test]
+async fn rotation_applies_to_new_connections_and_keeps_old_ones() {
+    let ca = TestCa::new("root");
+    let (s, c) = stores(&ca);
+    let (addr, mut accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let cfg = client_config(&c, SanPolicy::any(), AlpnProtocols::Http);
+    let (mut old, peer) = call(addr, cfg.clone()).await.unwrap();
+    assert_eq!(peer.unwrap().as_str(), SERVER);
+    accepted.recv().await.unwrap().unwrap();
+
+    // Rotate both sides to new identities; the rustls configs are not rebuilt.
+    s.set_certificate(ca.issue("spiffe://cluster.local/ns/default/sa/server-v2"));
+    c.set_certificate(ca.issue("spiffe://cluster.local/ns/default/sa/client-v2"));
+    let (_new, peer) = call(addr, cfg).await.unwrap();
+    assert_eq!(peer.unwrap().as_str(), "spiffe://cluster.local/ns/default/sa/server-v2");
+    assert_eq!(
+        accepted.recv().await.unwrap().unwrap().unwrap().as_str(),
+        "spiffe://cluster.local/ns/default/sa/client-v2"
+    );
+
+    // The connection made before the rotation still works.
+    old.write_all(b"pong").await.unwrap();
+    let mut buf = [0u8; 4];
+    old.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"pong");
+}
+
+#[tokio::test]
+async fn trust_bundle_update_with_overlap() {
+    let old_root = TestCa::new("root-1");
+    let new_root = TestCa::new("root-2");
+    let s = IdentityStore::with_certificate(old_root.issue(SERVER), old_root.bundle());
+    let c = IdentityStore::with_certificate(old_root.issue(CLIENT), old_root.bundle());
+    let (addr, _accepted) = server(server_config(&s, true, AlpnProtocols::Http)).await;
+    let cfg = client_config(&c, SanPolicy::uris([SERVER]), AlpnProtocols::Http);
+    call(addr, cfg.clone()).await.unwrap();
+
+    // Overlap: both trust both roots, then the server moves to a certificate from the new root.
+    let both = old_root.bundle().union(&new_root.bundle());
+    s.set_trust_bundle(both.clone());
+    c.set_trust_bundle(both);
+    s.set_certificate(new_root.issue(SERVER));
+    call(addr, cfg.clone()).await.unwrap();
+    c.set_certificate(new_root.issue(CLIENT));
+    call(addr, cfg.clone()).await.unwrap();
+
+    // The old root is dropped everywhere: still fine, all certificates are from the new root.
+    s.set_trust_bundle(new_root.bundle());
+    c.set_trust_bundle(new_root.bundle());
+    call(addr, cfg.clone()).await.unwrap();
+
+    // A client that only ever trusted the old root now refuses the server.
+    let stale = IdentityStore::with_certificate(old_root.issue(CLIENT), old_root.bundle());
+    assert!(call(addr, client_config(&stale, SanPolicy::uris([SERVER]), AlpnProtocols::Http)).await.is_err());
+    let _ = TrustBundle::default();
+}
