@@ -269,3 +269,67 @@ async fn trust_bundle_update_with_overlap() {
     assert!(call(addr, client_config(&stale, SanPolicy::uris([SERVER]), AlpnProtocols::Http)).await.is_err());
     let _ = TrustBundle::default();
 }
+
+/// A CA that can be switched off; counts the requests it receives.
+struct FlakyCa {
+    ca: mesh::tls::ca::CertificateAuthority,
+    identity: SpiffeId,
+    down: std::sync::atomic::AtomicBool,
+    attempts: tokio::sync::watch::Sender<u32>,
+}
+
+impl mesh::tls::identity::rotation::CertificateSigner for FlakyCa {
+    fn sign(&self, csr: String, ttl: Option<Duration>) -> mesh::tls::identity::rotation::SignFuture<'_> {
+        Box::pin(async move {
+            self.attempts.send_modify(|n| *n += 1);
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(mesh::tls::TlsError::Ca("unavailable".into()));
+            }
+            let chain =
+                self.ca.sign_csr(&csr, &self.identity, ttl).map_err(|e| mesh::tls::TlsError::Ca(e.to_string()))?;
+            Ok(chain.into_pem())
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_ca_keeps_the_current_certificate_and_is_retried_with_backoff() {
+    use mesh::tls::identity::rotation::{self, RotationConfig};
+    use std::sync::atomic::Ordering;
+    let ca = mesh::tls::ca::CertificateAuthority::generate_root("cluster.local", Duration::from_secs(3600)).unwrap();
+    let bundle = TrustBundle::from_pem(&ca.trust_bundle_pem()).unwrap();
+    let flaky = Arc::new(FlakyCa {
+        ca,
+        identity: SpiffeId::parse(CLIENT).unwrap(),
+        down: std::sync::atomic::AtomicBool::new(false),
+        attempts: tokio::sync::watch::channel(0).0,
+    });
+    let mut attempts = flaky.attempts.subscribe();
+    let store = IdentityStore::new(bundle);
+    let mut changes = store.subscribe();
+    let config = RotationConfig {
+        ttl: Some(Duration::from_secs(3)),
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        ..RotationConfig::default()
+    };
+    let _rotation = rotation::spawn(store.clone(), flaky.clone(), config);
+    changes.wait_for(|_| store.usable_certificate().is_some()).await.unwrap();
+    let first = store.certificate().unwrap();
+    assert_eq!(first.identity().unwrap().as_str(), CLIENT);
+
+    // The CA goes away: renewals (due after ~1.5 s) fail and are retried, the certificate stays.
+    flaky.down.store(true, Ordering::SeqCst);
+    let before = *attempts.borrow_and_update();
+    attempts.wait_for(|n| *n >= before + 4).await.unwrap();
+    assert_eq!(store.certificate().unwrap().not_after(), first.not_after(), "the current certificate is kept");
+    assert!(store.usable_certificate().is_some(), "still valid, still presented");
+
+    // The CA comes back: the next retry installs a new certificate.
+    flaky.down.store(false, Ordering::SeqCst);
+    changes.borrow_and_update();
+    changes.changed().await.unwrap();
+    let renewed = store.certificate().unwrap();
+    assert!(renewed.not_after() > first.not_after() || renewed.chain()[0] != first.chain()[0]);
+    assert_eq!(renewed.identity().unwrap().as_str(), CLIENT);
+}
