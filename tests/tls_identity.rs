@@ -333,3 +333,63 @@ async fn an_unreachable_ca_keeps_the_current_certificate_and_is_retried_with_bac
     assert!(renewed.not_after() > first.not_after() || renewed.chain()[0] != first.chain()[0]);
     assert_eq!(renewed.identity().unwrap().as_str(), CLIENT);
 }
+
+#[tokio::test]
+async fn file_watcher_rereads_changed_files_and_skips_broken_ones() {
+    use mesh::tls::identity::files::{self, FileWatcherConfig};
+    let ca = TestCa::new("root");
+    let dir = std::env::temp_dir().join(format!("mesh-file-watcher-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key, roots) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("roots.pem"));
+    let write = |pair: &mesh_testkit::pki::PemPair| {
+        // Key first: a reader between the two writes sees a mismatch and skips it.
+        std::fs::write(&key, &pair.key).unwrap();
+        std::fs::write(&cert, &pair.chain).unwrap();
+    };
+    let now = SystemTime::now();
+    write(&ca.issue_pem(CLIENT, now - Duration::from_secs(60), now + Duration::from_secs(3600)));
+    std::fs::write(&roots, ca.root_pem()).unwrap();
+    let store = IdentityStore::new(TrustBundle::default());
+    let config = FileWatcherConfig {
+        certificate_file: Some(cert.clone()),
+        private_key_file: Some(key.clone()),
+        ca_certificate_file: Some(roots.clone()),
+        refresh_interval: Duration::from_millis(20),
+    };
+    let _watcher = files::watch(config.clone(), store.clone()).await.unwrap();
+    assert_eq!(store.certificate().unwrap().identity().unwrap().as_str(), CLIENT);
+    assert_eq!(store.trust_bundle().roots().len(), 1);
+
+    // A new certificate on disk is picked up.
+    let mut changes = store.subscribe();
+    changes.borrow_and_update();
+    write(&ca.issue_pem(SERVER, now - Duration::from_secs(60), now + Duration::from_secs(3600)));
+    let picked = tokio::time::timeout(
+        Duration::from_secs(10),
+        changes.wait_for(|_| {
+            store.certificate().and_then(|c| c.identity().cloned()).is_some_and(|i| i.as_str() == SERVER)
+        }),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(picked, "the rewritten certificate was not picked up");
+
+    // A broken file is reported and skipped: the last good certificate keeps serving, and
+    // a later good write is picked up again.
+    std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n").unwrap();
+    let err = files::load(&config, &IdentityStore::new(TrustBundle::default())).await.unwrap_err();
+    assert!(err.to_string().contains("cert.pem"), "{err}");
+    assert_eq!(store.certificate().unwrap().identity().unwrap().as_str(), SERVER);
+    changes.borrow_and_update();
+    write(&ca.issue_pem(CLIENT, now - Duration::from_secs(60), now + Duration::from_secs(3600)));
+    let picked = tokio::time::timeout(
+        Duration::from_secs(10),
+        changes.wait_for(|_| {
+            store.certificate().and_then(|c| c.identity().cloned()).is_some_and(|i| i.as_str() == CLIENT)
+        }),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(picked, "recovery after a broken write");
+    std::fs::remove_dir_all(&dir).ok();
+}
