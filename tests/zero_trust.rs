@@ -143,3 +143,42 @@ async fn certificates_rotate_every_two_seconds_under_load_without_a_failed_reque
     m.cp.shutdown().await;
     std::fs::remove_dir_all(&m.dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_authentication_edit_applies_to_a_running_server() {
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let m = control_plane_with(addr.port(), &config_with(addr.port(), "PERMISSIVE", false)).await;
+    let server_xds = client(&m, "reviews", None).await;
+    let server_identity = identity(&server_xds).await;
+    let name = format!("xds.istio.io/grpc/lds/inbound/{addr}");
+    let policy = ServerPolicyHandle::from_xds(&server_xds, &name, addr).await.expect("inbound listener");
+    assert_eq!(policy.load().mtls(), Some(mesh::core::authz::MtlsMode::Permissive));
+    let backend = MeshBackend::grpc_on(tcp, "reviews", policy.clone(), Some(&server_identity)).unwrap();
+    let plain = || async {
+        let ch = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect_lazy();
+        EchoClient::new(ch).echo(EchoRequest { payload: bytes::Bytes::from_static(b"x") }).await
+    };
+    assert_eq!(plain().await.unwrap().into_inner().server, "reviews", "PERMISSIVE serves plaintext");
+    let pp = client(&m, "productpage", None).await;
+    identity(&pp).await;
+    let mtls = MeshChannel::from_xds(&pp, TARGET).await.expect("channel");
+    assert_eq!(echo(&mtls).await.unwrap(), "reviews");
+
+    // The operator tightens the PeerAuthentication to STRICT: pushed, applied live.
+    let mut changes = policy.subscribe();
+    changes.borrow_and_update();
+    rewrite(&m, &config_with(addr.port(), "STRICT", false));
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        changes.wait_for(|_| policy.load().mtls() == Some(mesh::core::authz::MtlsMode::Strict)),
+    )
+    .await
+    .expect("the edit reaches the server")
+    .unwrap();
+    assert!(plain().await.is_err(), "a new plaintext connection is refused");
+    assert_eq!(echo(&mtls).await.unwrap(), "reviews", "mTLS traffic continues");
+    assert!(backend.policy().stats().refused_plaintext() >= 1);
+    m.cp.shutdown().await;
+    std::fs::remove_dir_all(&m.dir).ok();
+}

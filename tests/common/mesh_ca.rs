@@ -13,7 +13,12 @@ use mesh_xds::client::{ClientOptions, XdsClient};
 pub const TARGET: &str = "xds:///reviews.default.svc.cluster.local:9080";
 
 pub fn config(port: u16) -> String {
-    format!(
+    config_with(port, "STRICT", true)
+}
+
+/// The mesh config with PeerAuthentication `mode`, and the AuthorizationPolicy or not.
+pub fn config_with(port: u16, mode: &str, authz: bool) -> String {
+    let text = format!(
         r#"apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {{ name: reviews, namespace: default }}
@@ -45,7 +50,7 @@ kind: PeerAuthentication
 metadata: {{ name: reviews-strict, namespace: default }}
 spec:
   selector: {{ matchLabels: {{ app: reviews }} }}
-  mtls: {{ mode: STRICT }}
+  mtls: {{ mode: {mode} }}
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -57,7 +62,12 @@ spec:
     - from: [{{ source: {{ principals: ["cluster.local/ns/default/sa/productpage"] }} }}]
       to: [{{ operation: {{ paths: ["/mesh.test.Echo/*"] }} }}]
 "#
-    )
+    );
+    if authz {
+        text
+    } else {
+        text.split("---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy").next().unwrap_or("").to_string()
+    }
 }
 
 pub const TOKENS: &str = "- { token: tok-productpage-0123456789, namespace: default, serviceAccount: productpage }\n- { token: tok-ratings-0123456789, namespace: default, serviceAccount: ratings }\n- { token: tok-reviews-0123456789, namespace: default, serviceAccount: reviews }\n";
@@ -101,10 +111,15 @@ pub struct Mesh {
 }
 
 pub async fn control_plane(port: u16) -> Mesh {
+    control_plane_with(port, &config(port)).await
+}
+
+/// A control plane serving `yaml` (see [`config_with`]).
+pub async fn control_plane_with(port: u16, yaml: &str) -> Mesh {
     let dir = std::env::temp_dir().join(format!("mesh-zero-trust-{}-{port}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("config")).unwrap();
-    std::fs::write(dir.join("config").join("mesh.yaml"), config(port)).unwrap();
+    std::fs::write(dir.join("config").join("mesh.yaml"), yaml).unwrap();
     std::fs::write(dir.join("tokens.yaml"), TOKENS).unwrap();
     let mut ca = CaConfig::new("127.0.0.1:0".parse().unwrap(), dir.join("ca"));
     ca.tokens = Some(dir.join("tokens.yaml"));
@@ -122,4 +137,11 @@ pub async fn control_plane(port: u16) -> Mesh {
 pub async fn client(m: &Mesh, who: &str, lifetime: Option<&str>) -> XdsClient {
     let b = bootstrap(&m.dir, m.cp.xds_addr(), m.cp.ca_addr().unwrap(), who, lifetime);
     XdsClient::from_bootstrap(&b, ClientOptions::default()).unwrap()
+}
+
+/// Replaces the served YAML the way editors do (write, then rename).
+pub fn rewrite(m: &Mesh, yaml: &str) {
+    let tmp = m.dir.join("config").join(".mesh.yaml.tmp");
+    std::fs::write(&tmp, yaml).unwrap();
+    std::fs::rename(&tmp, m.dir.join("config").join("mesh.yaml")).unwrap();
 }

@@ -19,12 +19,19 @@ pub struct ServerPolicyHandle {
 pub(crate) struct Shared {
     policy: ArcSwap<ServerPolicy>,
     stats: ServerStats,
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl ServerPolicyHandle {
     /// A handle holding `policy`.
     pub fn new(policy: ServerPolicy) -> Self {
-        Self { inner: Arc::new(Shared { policy: ArcSwap::from_pointee(policy), stats: ServerStats::default() }) }
+        Self {
+            inner: Arc::new(Shared {
+                policy: ArcSwap::from_pointee(policy),
+                stats: ServerStats::default(),
+                changes: tokio::sync::watch::channel(0).0,
+            }),
+        }
     }
 
     /// The current policy.
@@ -35,6 +42,12 @@ impl ServerPolicyHandle {
     /// Replaces the policy: new connections and requests use it at once.
     pub fn update(&self, policy: ServerPolicy) {
         self.inner.policy.store(Arc::new(policy));
+        self.inner.changes.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that changes each time the policy is replaced.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     pub(crate) fn downgrade(&self) -> std::sync::Weak<Shared> {
