@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use common::config;
 use mesh_core::authz::{
     AuthzChain, AuthzRequest, Cidr, Decision, EscapedSlashes, PathNormalization, Permission, Policy, Principal, Rbac,
-    RbacAction, normalize_path,
+    RbacAction, is_normalized, normalize_path,
 };
 use mesh_core::matcher::{HeaderMatch, HeaderMatcher, RequestAttributes, StringMatcher};
 use proptest::prelude::*;
@@ -145,6 +145,19 @@ proptest! {
             if merge && under(&app, b"/admin") {
                 prop_assert!(StringMatcher::prefix("/admin").matches(&n.path), "{:?} → {:?}", input, n.path);
             }
+        }
+    }
+
+    /// The server's fast path: a path `is_normalized` accepts is exactly what
+    /// `normalize_path` returns for it, whatever the settings.
+    #[test]
+    fn already_normal_paths_are_left_as_they_are(
+        input in prop_oneof![path_like(), "/[a-zA-Z0-9._~/-]{0,40}"],
+        cfg in settings(),
+    ) {
+        if is_normalized(&input) {
+            let n = normalize_path(&input, &cfg);
+            prop_assert_eq!(n.as_ref().map(|n| n.path.as_str()), Ok(input.as_str()));
         }
     }
 

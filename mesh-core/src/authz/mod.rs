@@ -29,5 +29,5 @@ mod evaluate_tests;
 pub use cidr::Cidr;
 pub use evaluate::{AuthzChain, AuthzRequest, Decision};
 pub use model::{Permission, Policy, Principal, Rbac, RbacAction};
-pub use path::{EscapedSlashes, NormalizedPath, PathNormalization, PathRejection, normalize_path};
+pub use path::{EscapedSlashes, NormalizedPath, PathNormalization, PathRejection, is_normalized, normalize_path};
 pub use server::{CertProviderInstance, CertProviders, ConnectionPolicy, MtlsMode, RemoteAddress, ServerPolicy};

@@ -94,6 +94,17 @@ const fn reject(reason: &'static str) -> PathRejection {
     PathRejection { reason }
 }
 
+/// Whether `path` (without query) is already normal: [`normalize_path`] would return it
+/// unchanged under every setting. A conservative, allocation-free check for the common
+/// case — only unreserved characters and `/`, no empty, `.` or `..` segment — so that a
+/// server can skip normalizing (and allocating) for ordinary requests.
+pub fn is_normalized(path: &str) -> bool {
+    path.starts_with('/')
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/'))
+        && !path.contains("//")
+        && !path.split('/').any(|s| s == "." || s == "..")
+}
+
 /// Normalizes a request's `path_and_query` (the request target in origin form).
 pub fn normalize_path(path_and_query: &str, cfg: &PathNormalization) -> Result<NormalizedPath, PathRejection> {
     let target = path_and_query.split_once('#').map_or(path_and_query, |(t, _)| t);

@@ -39,6 +39,11 @@ impl ServerPolicyHandle {
         self.inner.policy.load_full()
     }
 
+    /// The current policy without touching its reference count (the request path).
+    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<ServerPolicy>> {
+        self.inner.policy.load()
+    }
+
     /// Replaces the policy: new connections and requests use it at once.
     pub fn update(&self, policy: ServerPolicy) {
         self.inner.policy.store(Arc::new(policy));

@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use mesh_core::authz::{AuthzRequest, Decision, normalize_path};
+use mesh_core::authz::{AuthzRequest, Decision, is_normalized, normalize_path};
 use mesh_core::matcher::RequestAttributes;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -106,7 +106,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let policy = self.policy.load();
+        let policy = self.policy.current();
         let stats = self.policy.stats();
         let grpc = deny::is_grpc(&req);
         let peer = req.extensions().get::<PeerInfo>();
@@ -117,21 +117,28 @@ where
             tracing::info!(tls, "request refused: connections of this kind are no longer accepted");
             return ServerFuture::ready(deny::forbidden(grpc));
         };
-        let raw = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        let normalized = match normalize_path(raw, &conn.path) {
-            Ok(n) => n,
-            Err(rejection) => {
-                bump(&stats.bad_path);
-                tracing::info!(path = raw, reason = rejection.reason, "request refused: unsafe path");
-                return ServerFuture::ready(deny::bad_path(grpc, &rejection.to_string()));
+        // Most paths are already normal: checked without allocating, forwarded as they are.
+        let normalized = if is_normalized(req.uri().path()) {
+            None
+        } else {
+            let raw = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+            match normalize_path(raw, &conn.path) {
+                Ok(n) => Some(n),
+                Err(rejection) => {
+                    bump(&stats.bad_path);
+                    tracing::info!(path = raw, reason = rejection.reason, "request refused: unsafe path");
+                    return ServerFuture::ready(deny::bad_path(grpc, &rejection.to_string()));
+                }
             }
         };
+        let path = normalized.as_ref().map_or(req.uri().path(), |n| n.path.as_str());
+        let query = normalized.as_ref().map_or(req.uri().query(), |n| n.query.as_deref());
         let headers = Headers(req.headers());
         let direct = peer.map(|p| p.remote.ip());
         let authz = AuthzRequest {
             method: req.method().as_str(),
-            path: &normalized.path,
-            query: normalized.query.as_deref(),
+            path,
+            query,
             authority: authority(&req),
             headers: &headers,
             destination_port: peer.map_or(0, |p| p.local.port()),
@@ -147,7 +154,7 @@ where
             Decision::Allow { logged } => {
                 if !logged.is_empty() {
                     bump(&stats.audited);
-                    tracing::info!(path = %normalized.path, policies = ?logged, "AUDIT: request matched audit policy");
+                    tracing::info!(path, policies = ?logged, "AUDIT: request matched audit policy");
                 }
                 bump(&stats.allowed);
             }
@@ -155,7 +162,7 @@ where
                 bump(&stats.denied);
                 tracing::info!(
                     method = %req.method(),
-                    path = %normalized.path,
+                    path,
                     peer = authz.principal.unwrap_or("-"),
                     remote = ?authz.direct_remote,
                     ?action,
@@ -166,7 +173,7 @@ where
             }
         }
         // Forward exactly the path that was authorized.
-        if normalized.path != req.uri().path() {
+        if let Some(normalized) = normalized.filter(|n| n.path != req.uri().path()) {
             let pq = normalized.path_and_query();
             let mut parts = req.uri().clone().into_parts();
             match pq.parse() {

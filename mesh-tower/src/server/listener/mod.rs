@@ -168,8 +168,9 @@ impl MeshListener {
             Ok(Ok(stream)) => {
                 bump(&stats.tls_handshakes);
                 let conn = stream.get_ref().1;
-                let identity = conn.peer_certificates().and_then(|c| c.first()).and_then(|c| spiffe_id_from_der(c));
-                let sni = conn.server_name().map(str::to_string);
+                let identity =
+                    conn.peer_certificates().and_then(|c| c.first()).and_then(|c| spiffe_id_from_der(c)).map(Arc::new);
+                let sni = conn.server_name().map(Arc::from);
                 let info = PeerInfo { identity, sni, tls: true, ..plain };
                 Ok(Some(MeshIo::tls(stream, info)))
             }
